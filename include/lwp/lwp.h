@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lightweight processes (LWPs): cooperative, priority-scheduled threads that
+ * share one OS thread, source compatible with Coda's <lwp/lwp.h>.
+ *
+ * Model. LWP_Init() turns the calling thread into the "Main Process" LWP.
+ * Every other LWP has its own stack. Nothing preempts an LWP: it runs until
+ * it calls a function marked "May yield." below. The scheduler always runs
+ * the LWP at the head of the highest non-empty priority (0 lowest,
+ * LWP_MAX_PRIORITY highest); LWPs of one priority take turns round-robin,
+ * and an LWP that becomes runnable joins the tail of its priority's queue.
+ *
+ * Events are plain addresses, compared and never dereferenced. Signals are
+ * not queued: a signal nobody waits for is lost (LWP_ENOWAIT). Waiters of
+ * one event wake in the order they started waiting.
+ *
+ * Confinement. The runtime belongs to the OS thread that called LWP_Init();
+ * no function may be called from another OS thread or from a signal handler
+ * unless its comment says so.
+ *
+ * Errors. Functions returning int return LWP_SUCCESS (0) or a negative
+ * LWP_E* code and then have changed nothing. Misuse that cannot be reported
+ * (a corrupted queue, an overflowed stack with LWP_SOABORT) stops the
+ * program with a message naming the LWP and the call.
+ *
+ * Differences from Coda (deliberate fixes): stacks have guard pages and
+ * overflow is reported (lwp_overflowAction works); LWP_StackUsed works for
+ * the main LWP; a stale, foreign or already-exited PROCESS is answered with
+ * LWP_EBADPID instead of a use-after-free; LWP_ProtectStacks works; negative
+ * priorities and stack sizes are rejected; complete C prototypes.
+ */
+#ifndef LWP_LWP_H
+#define LWP_LWP_H
+
+#include <stdio.h>
+#include <sys/select.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lwp/export.h>
+#include <lwp/fasttime.h>
+#include <lwp/preempt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* First argument of LWP_Init(): proves header and library agree. Coda's
+ * values; the _REENTRANT one is Coda's pthread variant, accepted for source
+ * compatibility (this library has a single implementation). */
+#if !defined(_REENTRANT) && !defined(_THREAD_SAFE)
+#define LWP_VERSION 210888002
+#else
+#define LWP_VERSION 210888003
+#endif
+
+/* Return codes (Coda's values). */
+#define LWP_SUCCESS 0
+#define LWP_EBADPID -1    /* stale, foreign, exited or NULL PROCESS */
+#define LWP_EBLOCKED -2   /* unused, kept for Coda */
+#define LWP_EINIT -3      /* LWP_Init() has not been called */
+#define LWP_EMAXPROC -4   /* unused, kept for Coda */
+#define LWP_ENOBLOCK -5   /* unused, kept for Coda */
+#define LWP_ENOMEM -6     /* no memory for a PCB or a stack */
+#define LWP_ENOPROCESS -7 /* unused, kept for Coda */
+#define LWP_ENOWAIT -8    /* the signal found no waiter */
+#define LWP_EBADCOUNT -9  /* bad wait count or empty event list */
+#define LWP_EBADEVENT -10 /* NULL event */
+#define LWP_EBADPRI -11   /* priority outside 0..LWP_MAX_PRIORITY */
+#define LWP_NO_STACK -12  /* stack-use counting was off for that LWP */
+#define LWP_EBADSIG -13   /* bad signal number (IOMGR) */
+#define LWP_ESYSTEM -14   /* a system call failed */
+#define LWP_ENOROCKS -15  /* all rocks of this LWP are in use */
+#define LWP_EBADROCK -16  /* rock already exists (New) or is missing (Get) */
+/* Extensions (numbers below -16). */
+#define LWP_EBADARG -17 /* a required pointer is NULL or a size is negative */
+
+/* Priorities: 0 (lowest) .. LWP_MAX_PRIORITY. */
+#define LWP_MAX_PRIORITY 4
+#define LWP_NORMAL_PRIORITY (LWP_MAX_PRIORITY - 1)
+
+/* Values of lwp_overflowAction. */
+#define LWP_SOQUIET 1   /* no message */
+#define LWP_SOABORT 2   /* message, then abort() (the default) */
+#define LWP_SOMESSAGE 3 /* message once, then behave as LWP_SOQUIET */
+
+/* Opaque handle of an LWP. It stays safe to pass to this library after the
+ * LWP has exited (calls answer LWP_EBADPID) until LWP_TerminateProcessSupport;
+ * a handle may be reused for a later LWP. */
+typedef struct lwp_pcb *PROCESS;
+
+/* ---- Globals Coda programs read and write ---- */
+
+/* Non-zero: trace scheduler calls to lwp_logfile. */
+LWP_EXPORT extern int lwp_debug;
+/* What to do when an LWP overflows its stack (LWP_SO*). When the guard page
+ * is hit the LWP cannot go on: with LWP_SOABORT the program aborts, with the
+ * other two the overflowing LWP is destroyed and the others keep running. A
+ * damaged magic word at the low end of a stack, found at a context switch,
+ * is handled the same way except that LWP_SOQUIET and LWP_SOMESSAGE let the
+ * LWP continue. */
+LWP_EXPORT extern int lwp_overflowAction;
+/* Non-zero (default): stacks of LWPs created from now on are kept in the
+ * state LWP_StackUsed() needs. */
+LWP_EXPORT extern int lwp_stackUseEnabled;
+/* If cont_sw_threshold is set, an LWP that ran longer than it without a
+ * context switch is reported on stderr ("took too much cpu");
+ * last_context_switch is when the current LWP got the CPU (a zero value
+ * restarts the measurement, as IOMGR does before blocking). If
+ * run_wait_threshold is set, an LWP that waited longer than it between
+ * becoming runnable and running is reported ("run-wait too long"). */
+LWP_EXPORT extern struct timeval last_context_switch;
+LWP_EXPORT extern struct timeval cont_sw_threshold;
+LWP_EXPORT extern struct timeval run_wait_threshold;
+/* Where debug traces and process dumps go; LWP_Init() sets it to stderr. */
+LWP_EXPORT extern FILE *lwp_logfile;
+/* Positive: print the run queues at every dispatch (stdout, as Coda). */
+LWP_EXPORT extern int LWP_TraceProcesses;
+/* Number of dispatches so far (statistics). */
+LWP_EXPORT extern int Cont_Sws;
+/* Index the next LWP will get. Defined weak: programs that define their own
+ * (Coda's rpc2test does) link, and the library then uses theirs. */
+LWP_EXPORT extern int lwp_nextindex;
+
+/* ---- Life cycle ---- */
+
+/* Turn the caller into the main LWP ("Main Process") at `priority` and
+ * write its handle to *pid (pid may be NULL). A second call returns
+ * LWP_SUCCESS and leaves *pid alone. `version` must be LWP_VERSION: on a
+ * mismatch the program prints "**** FATAL ERROR: LWP VERSION MISMATCH ****"
+ * and exits. Initialises FastTime if nobody has. Never yields.
+ * Returns LWP_SUCCESS, LWP_EBADPRI, LWP_ENOMEM or LWP_ESYSTEM. */
+LWP_EXPORT int LWP_Init(int version, int priority, PROCESS *pid);
+
+/* Destroy every LWP and free all memory the runtime holds; LWP_Init() may
+ * be called again afterwards. Must be called from the main LWP, otherwise
+ * the program stops with "***LWP Abort: Terminate_Process_Support invoked
+ * from wrong process!" and exit status 1. Never yields.
+ * Returns LWP_SUCCESS or LWP_EINIT. */
+LWP_EXPORT int LWP_TerminateProcessSupport(void);
+
+/* Create an LWP that runs ep(parm) on a stack of `stacksize` bytes (raised
+ * to 32 KiB, rounded up to the page size; a guard page lies below it) at
+ * `priority`, named `name` (copied; NULL means ""). Returning from `ep`
+ * destroys the LWP. The new LWP joins the tail of its run queue and the
+ * caller yields, so the child runs before this call returns when its
+ * priority is at least the caller's; *pid (pid may be NULL) is written when
+ * the caller resumes, as in Coda. May yield.
+ * Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADARG (ep NULL, stacksize < 0),
+ * LWP_EBADPRI or LWP_ENOMEM. */
+LWP_EXPORT int LWP_CreateProcess(void (*ep)(void *), int stacksize,
+                                 int priority, void *parm, const char *name,
+                                 PROCESS *pid);
+
+/* Destroy `pid`. Destroying oneself never returns. Destroying another LWP
+ * frees it at once, cancels its IOMGR_Select, and does not yield (Coda).
+ * May yield (only when pid is the caller).
+ * Returns LWP_SUCCESS, LWP_EINIT or LWP_EBADPID. */
+LWP_EXPORT int LWP_DestroyProcess(PROCESS pid);
+
+/* ---- Scheduling ---- */
+
+/* Yield: the caller goes to the tail of its priority's queue and the
+ * highest-priority runnable LWP runs. If nothing at all is runnable the
+ * program prints "***LWP Abort: LWP_DispatchProcess: Possible deadlock, no
+ * runnable threads found" and what every LWP waits for, and exits with
+ * status 1. May yield. Returns LWP_SUCCESS or LWP_EINIT. */
+LWP_EXPORT int LWP_DispatchProcess(void);
+
+/* *pid = the running LWP (NULL before LWP_Init). Never yields.
+ * Returns LWP_SUCCESS, LWP_EINIT or LWP_EBADARG (pid NULL). */
+LWP_EXPORT int LWP_CurrentProcess(PROCESS *pid);
+
+/* The running LWP, or NULL before LWP_Init(). Never yields. */
+LWP_EXPORT PROCESS LWP_ThisProcess(void);
+
+/* *priority = priority of `pid`. Never yields.
+ * Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID or LWP_EBADARG. */
+LWP_EXPORT int LWP_GetProcessPriority(PROCESS pid, int *priority);
+
+/* ---- Events ---- */
+
+/* Block until `event` is signalled. May yield (always does).
+ * Returns LWP_SUCCESS, LWP_EINIT or LWP_EBADEVENT. */
+LWP_EXPORT int LWP_WaitProcess(const void *event);
+
+/* Block until `wcount` distinct entries of the NULL-terminated `evlist` have
+ * been signalled; each entry counts once however often its event is
+ * signalled, and one signal matches every entry equal to it. The list is
+ * copied. wcount == 0 does not block but still yields. May yield.
+ * Returns LWP_SUCCESS, LWP_EBADCOUNT (evlist NULL or empty, wcount < 0 or
+ * greater than the number of entries) or LWP_EINIT. */
+LWP_EXPORT int LWP_MwaitProcess(int wcount, const void *evlist[]);
+
+/* Signal `event`: every waiting entry equal to it is counted, and LWPs whose
+ * count is complete become runnable at the tail of their queues, in the
+ * order they started waiting. If `yield` is non-zero the caller then yields
+ * (even when nobody was waiting). May yield (when yield != 0).
+ * Returns LWP_SUCCESS (some entry matched), LWP_ENOWAIT, LWP_EINIT or
+ * LWP_EBADEVENT (then it does not yield). */
+LWP_EXPORT int LWP_INTERNALSIGNAL(const void *event, int yield);
+#define LWP_SignalProcess(event) LWP_INTERNALSIGNAL((event), 1)
+#define LWP_NoYieldSignal(event) LWP_INTERNALSIGNAL((event), 0)
+
+/* Per-LWP counting semaphore. LWP_QWait() returns at once if a QSignal is
+ * pending (consuming it), else blocks until one arrives. May yield.
+ * Returns LWP_SUCCESS or LWP_EINIT. */
+LWP_EXPORT int LWP_QWait(void);
+/* Post to pid's semaphore. If pid is blocked in LWP_QWait it becomes
+ * runnable (the caller does not yield) and LWP_SUCCESS is returned;
+ * otherwise the signal is remembered and LWP_ENOWAIT is returned.
+ * Never yields. Also LWP_EINIT, LWP_EBADPID. */
+LWP_EXPORT int LWP_QSignal(PROCESS pid);
+
+/* ---- Stacks ---- */
+
+/* *max = stack size of pid, *used = its high-water mark in bytes. Works
+ * only for LWPs created while lwp_stackUseEnabled was set; otherwise *used
+ * is 0 and LWP_NO_STACK is returned. For the main LWP, *max is the size of
+ * the thread's stack and *used the depth seen at its last switch (or now,
+ * when it asks about itself). Never yields.
+ * Returns LWP_SUCCESS, LWP_NO_STACK, LWP_EINIT, LWP_EBADPID, LWP_EBADARG. */
+LWP_EXPORT int LWP_StackUsed(PROCESS pid, int *max, int *used);
+
+/* Debugging aid: while on, the stacks of all LWPs but the running one are
+ * mprotect()ed PROT_NONE, so a stray pointer into another LWP's stack
+ * faults at once (costs two mprotect calls per context switch). No effect
+ * before LWP_Init(). Never yields. */
+LWP_EXPORT void LWP_ProtectStacks(void);
+LWP_EXPORT void LWP_UnProtectStacks(void);
+
+/* ---- Rocks: per-LWP tagged values ---- */
+
+/* Attach `Value` under `Tag` to the running LWP (at most 8 rocks per LWP;
+ * a value cannot be changed once set). Never yields.
+ * Returns LWP_SUCCESS, LWP_EBADROCK (Tag exists), LWP_ENOROCKS, LWP_EINIT. */
+LWP_EXPORT int LWP_NewRock(int Tag, char *Value);
+/* *Value = the running LWP's rock `Tag`. Never yields.
+ * Returns LWP_SUCCESS, LWP_EBADROCK, LWP_EINIT or LWP_EBADARG. */
+LWP_EXPORT int LWP_GetRock(int Tag, char **Value);
+
+/* ---- Introspection ---- */
+
+/* Name of the running LWP (owned by the library; valid while it lives), or
+ * NULL before LWP_Init(). Never yields. */
+LWP_EXPORT char *LWP_Name(void);
+/* Creation index of the running LWP (never reused), or LWP_EINIT. */
+LWP_EXPORT int LWP_Index(void);
+/* Highest index given out so far, or LWP_EINIT. */
+LWP_EXPORT int LWP_HighestIndex(void);
+/* Send debug output to `file` (NULL = stderr) and set lwp_debug = level. */
+LWP_EXPORT void LWP_SetLog(FILE *file, int level);
+/* Print every LWP, its state, what it waits for and its stack use to
+ * lwp_logfile. Never yields. */
+LWP_EXPORT void LWP_Print_Processes(void);
+/* Text for an LWP_* return code ("LWP_ENOWAIT: ..."); never NULL. */
+LWP_EXPORT const char *LWP_StrError(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LWP_LWP_H */
