@@ -48,8 +48,8 @@ extern "C" {
 #endif
 
 /* First argument of LWP_Init(): proves header and library agree. Coda's
- * values; the _REENTRANT one is Coda's pthread variant, accepted for source
- * compatibility (this library has a single implementation). */
+ * values; the _REENTRANT one (set by -pthread) was Coda's pthread variant.
+ * This library has one implementation and accepts both. */
 #if !defined(_REENTRANT) && !defined(_THREAD_SAFE)
 #define LWP_VERSION 210888002
 #else
@@ -128,8 +128,8 @@ LWP_EXPORT extern int lwp_nextindex;
 
 /* Turn the caller into the main LWP ("Main Process") at `priority` and
  * write its handle to *pid (pid may be NULL). A second call returns
- * LWP_SUCCESS and leaves *pid alone. `version` must be LWP_VERSION: on a
- * mismatch the program prints "**** FATAL ERROR: LWP VERSION MISMATCH ****"
+ * LWP_SUCCESS and leaves *pid alone. `version` must be LWP_VERSION (either
+ * of its two values): otherwise the program prints "**** FATAL ERROR: LWP VERSION MISMATCH ****"
  * and exits. Initialises FastTime if nobody has. Never yields.
  * Returns LWP_SUCCESS, LWP_EBADPRI, LWP_ENOMEM or LWP_ESYSTEM. */
 LWP_EXPORT int LWP_Init(int version, int priority, PROCESS *pid);

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * LWP support as a whole: the exported globals, LWP_Init and
+ * LWP_TerminateProcessSupport, the small query functions, and messages.
+ */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fasttime/fasttime_internal.h"
+#include "lwp_internal.h"
+
+/* ---- Globals Coda programs use ---- */
+
+int lwp_debug;
+int lwp_overflowAction = LWP_SOABORT;
+int lwp_stackUseEnabled = 1;
+struct timeval last_context_switch;
+struct timeval cont_sw_threshold;
+struct timeval run_wait_threshold;
+FILE *lwp_logfile;
+int LWP_TraceProcesses;
+int Cont_Sws;
+__attribute__((weak)) int lwp_nextindex;
+
+struct lwp_runtime *lwp__rt;
+static struct lwp_runtime runtime;
+
+/* The main LWP runs on the thread's own stack, which has no magic word of
+ * ours; its canary points here instead. */
+static uint32_t main_canary = LWP_STACKMAGIC;
+
+/* ---- Messages ---- */
+
+void lwp__fatal(const char *call, const char *fmt, ...)
+{
+    va_list ap;
+    struct lwp_runtime *rt = lwp__rt;
+
+    fprintf(stderr, "***LWP fatal: %s in LWP \"%s\": ", call,
+            rt && rt->current ? rt->current->name : "(none)");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    abort();
+}
+
+void lwp__trace(const char *fmt, ...)
+{
+    va_list ap;
+    FILE *fp = lwp_logfile ? lwp_logfile : stderr;
+    struct lwp_runtime *rt = lwp__rt;
+
+    fprintf(fp, "***LWP (%s): ",
+            rt && rt->current ? rt->current->name : "-");
+    va_start(ap, fmt);
+    vfprintf(fp, fmt, ap);
+    va_end(ap);
+    fputc('\n', fp);
+    fflush(fp);
+}
+
+/* ---- Init and terminate ---- */
+
+static void find_main_stack(struct lwp_runtime *rt)
+{
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &addr, &size);
+        pthread_attr_destroy(&attr);
+    }
+    if (!addr) {
+        /* Unknown: measure from here; deeper frames above are not ours. */
+        addr = (char *)__builtin_frame_address(0) - (8u << 20);
+        size = 8u << 20;
+    }
+    rt->main_stack_top = (char *)addr + size;
+    rt->main_stack_size = size;
+}
+
+static int make_main(struct lwp_runtime *rt, int priority)
+{
+    struct lwp_pcb *m = lwp__pcb_alloc(rt);
+
+    if (!m)
+        return -1;
+    lwp__pcb_set_name(m, "Main Process");
+    m->priority = (uint8_t)priority;
+    m->index = lwp_nextindex++;
+    m->canary = &main_canary;
+    rt->main = m;
+    rt->current = m;
+    rt->nlive = 1;
+    lwp__make_runnable(rt, m);
+    return 0;
+}
+
+static void release_all(struct lwp_runtime *rt)
+{
+    lwp__overflow_term(rt);
+    lwp__stacks_term(rt);
+    lwp__pcbs_term(rt);
+    lwp__events_term(&rt->events);
+}
+
+int LWP_Init(int version, int priority, PROCESS *pid)
+{
+    struct lwp_runtime *rt = &runtime;
+
+    if (!lwp_logfile)
+        lwp_logfile = stderr;
+    /* Both of Coda's values are ours: -pthread defines _REENTRANT, which
+     * selects the pthread variant's number in the header. */
+    if (version != 210888002 && version != 210888003) {
+        fprintf(stderr, "**** FATAL ERROR: LWP VERSION MISMATCH ****\n");
+        exit(EXIT_FAILURE);
+    }
+    if (lwp__rt)
+        return LWP_SUCCESS;
+    if (priority < 0 || priority > LWP_MAX_PRIORITY)
+        return LWP_EBADPRI;
+    lwp__ft_ensure_init();
+    memset(rt, 0, sizeof(*rt));
+    rt->pagesize = (size_t)sysconf(_SC_PAGESIZE);
+    find_main_stack(rt);
+    if (lwp__events_init(&rt->events) != 0 || make_main(rt, priority) != 0) {
+        release_all(rt);
+        return LWP_ENOMEM;
+    }
+    if (lwp__overflow_init(rt) != 0) {
+        release_all(rt);
+        return LWP_ESYSTEM;
+    }
+    timerclear(&last_context_switch);
+    lwp__rt = rt;
+    LWP_DEBUG("LWP_Init at priority %d", priority);
+    if (pid)
+        *pid = rt->main;
+    return LWP_SUCCESS;
+}
+
+int LWP_TerminateProcessSupport(void)
+{
+    struct lwp_runtime *rt = lwp__rt;
+
+    if (!rt)
+        return LWP_EINIT;
+    if (rt->current != rt->main) {
+        printf("***LWP Abort: Terminate_Process_Support invoked from wrong "
+               "process!\n");
+        fflush(stdout);
+        exit(1);
+    }
+    LWP_DEBUG("LWP_TerminateProcessSupport");
+    if (rt->protect)
+        LWP_UnProtectStacks();
+    if (rt->zombie) {
+        lwp__stack_put(rt, rt->zombie);
+        lwp__pcb_release(rt, rt->zombie);
+        rt->zombie = NULL;
+    }
+    release_all(rt);
+    lwp__rt = NULL;
+    return LWP_SUCCESS;
+}
+
+/* ---- Queries ---- */
+
+int LWP_CurrentProcess(PROCESS *pid)
+{
+    if (!pid)
+        return LWP_EBADARG;
+    *pid = lwp__rt ? lwp__rt->current : NULL;
+    return lwp__rt ? LWP_SUCCESS : LWP_EINIT;
+}
+
+PROCESS LWP_ThisProcess(void)
+{
+    return lwp__rt ? lwp__rt->current : NULL;
+}
+
+int LWP_GetProcessPriority(PROCESS pid, int *priority)
+{
+    struct lwp_pcb *p;
+
+    if (!lwp__rt)
+        return LWP_EINIT;
+    p = lwp__pcb_lookup(lwp__rt, pid);
+    if (!p)
+        return LWP_EBADPID;
+    if (!priority)
+        return LWP_EBADARG;
+    *priority = p->priority;
+    return LWP_SUCCESS;
+}
+
+char *LWP_Name(void)
+{
+    return lwp__rt ? lwp__rt->current->name : NULL;
+}
+
+int LWP_Index(void)
+{
+    return lwp__rt ? lwp__rt->current->index : LWP_EINIT;
+}
+
+int LWP_HighestIndex(void)
+{
+    return lwp__rt ? lwp_nextindex - 1 : LWP_EINIT;
+}
+
+void LWP_SetLog(FILE *file, int level)
+{
+    lwp_logfile = file ? file : stderr;
+    lwp_debug = level;
+}
+
+const char *LWP_StrError(int code)
+{
+    static const char *const text[] = {
+        "LWP_SUCCESS: success",
+        "LWP_EBADPID: stale, foreign, exited or NULL PROCESS",
+        "LWP_EBLOCKED: blocked",
+        "LWP_EINIT: LWP_Init has not been called",
+        "LWP_EMAXPROC: too many LWPs",
+        "LWP_ENOBLOCK: not blocked",
+        "LWP_ENOMEM: out of memory",
+        "LWP_ENOPROCESS: no such LWP",
+        "LWP_ENOWAIT: nobody was waiting",
+        "LWP_EBADCOUNT: bad wait count or event list",
+        "LWP_EBADEVENT: NULL event",
+        "LWP_EBADPRI: bad priority",
+        "LWP_NO_STACK: stack use was not counted",
+        "LWP_EBADSIG: bad signal number",
+        "LWP_ESYSTEM: a system call failed",
+        "LWP_ENOROCKS: all rocks are in use",
+        "LWP_EBADROCK: rock exists or is missing",
+        "LWP_EBADARG: NULL pointer or negative size",
+    };
+
+    if (code > 0 || -code >= (int)(sizeof(text) / sizeof(text[0])))
+        return "unknown LWP return code";
+    return text[-code];
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The LWP runtime's private state. Everything lives in one struct reached
+ * through lwp__rt (NULL while LWP support is not initialised); the module
+ * sub-structs are the run queues, the event table, the PCB slabs and the
+ * stack pool.
+ */
+#ifndef LWP_LWP_INTERNAL_H
+#define LWP_LWP_INTERNAL_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <lwp/lwp.h>
+
+#include "arch/switch.h"
+
+#define LWP_NPRIO (LWP_MAX_PRIORITY + 1)
+#define LWP_MINSTACK 32768
+#define LWP_MAXSTACK (1L << 30) /* larger requests get LWP_ENOMEM */
+#define LWP_MAXROCKS 8
+#define LWP_STACKMAGIC 0xBADBADBAu
+#define LWP_NAME_INLINE 32
+#define LWP_INLINE_NODES 2
+#define LWP_PCB_PER_SLAB 256
+
+#if defined(__GNUC__) || defined(__clang__)
+#define lwp_likely(x) __builtin_expect(!!(x), 1)
+#define lwp_unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define lwp_likely(x) (x)
+#define lwp_unlikely(x) (x)
+#endif
+
+/* Always-on assertion for states that cannot be reported to a caller. */
+#define LWP_ASSERT(cond, call)                                               \
+    do {                                                                     \
+        if (lwp_unlikely(!(cond)))                                           \
+            lwp__fatal((call), "internal check failed: %s (%s:%d)", #cond,   \
+                       __FILE__, __LINE__);                                  \
+    } while (0)
+
+enum lwp_state {
+    LWP_ST_FREE = 0, /* slot never used or recycled; handle invalid */
+    LWP_ST_READY,    /* in its run queue (the running LWP is READY too) */
+    LWP_ST_WAITING,  /* blocked on events or in LWP_QWait */
+    LWP_ST_DEAD      /* exited or destroyed; handle invalid */
+};
+
+struct lwp_event;
+
+/* One entry of a blocked LWP's event list, linked into the FIFO of the
+ * event it names. `ev` is NULL once the entry is matched or unlinked. */
+struct lwp_waitnode {
+    struct lwp_waitnode *next, *prev;
+    struct lwp_event *ev;
+    struct lwp_pcb *pcb;
+    const void *addr; /* as given; NULL once signalled (Coda does this) */
+};
+
+/* All current waiters of one address, in the order they blocked. */
+struct lwp_event {
+    const void *addr;
+    struct lwp_event *hnext; /* hash chain, or free list */
+    struct lwp_waitnode *head, *tail;
+};
+
+struct lwp_evtable {
+    struct lwp_event **buckets;
+    unsigned int shift;      /* hash = (addr * K) >> shift */
+    size_t nbuckets;
+    size_t count;            /* events with at least one waiter */
+    struct lwp_event *free;  /* recycled records */
+    void **chunks;           /* record allocations, freed at terminate */
+    size_t nchunks;
+};
+
+struct lwp_rock {
+    int tag;
+    char *value;
+};
+
+struct lwp_pcb {
+    struct lwp_pcb *next, *prev; /* run queue (circular) or free list */
+    struct lwp_arch_ctx ctx;
+    uint32_t *canary;            /* magic word at the stack's low end */
+    uint8_t state;               /* enum lwp_state */
+    uint8_t priority;
+    uint8_t counted;             /* stack kept for LWP_StackUsed */
+    uint8_t qwaiting;            /* blocked in LWP_QWait */
+    int index;
+    int qpending;                /* Coda's counting semaphore */
+    int waitcnt;                 /* entries still needed to wake */
+    int eventcnt;                /* entries in nodes[] while waiting */
+    int wakevent;                /* 1-based entry that completed the wait */
+    int nodecap;
+    struct lwp_waitnode *nodes;  /* inline_nodes or heap */
+    void (*ep)(void *);
+    void *parm;
+    char *stack_lo;              /* lowest usable byte (NULL for main) */
+    struct lwp_arena *arena;     /* owner, for unguarded arena stacks */
+    size_t stack_size;
+    unsigned int vg_id;          /* valgrind stack id */
+    void *topstack;              /* stack pointer at the last switch */
+    struct timeval last_ready;   /* for run_wait_threshold */
+    int nrocks;
+    struct lwp_rock rocks[LWP_MAXROCKS];
+    char *name;                  /* name_buf or heap */
+    char name_buf[LWP_NAME_INLINE];
+    struct lwp_waitnode inline_nodes[LWP_INLINE_NODES];
+};
+
+/* Written at stack_lo while a stack is unused (pooled or in an arena's
+ * free list). */
+struct lwp_pooled {
+    uint32_t magic;
+    uint32_t dirty; /* bytes below the top that may be non-zero */
+    struct lwp_pooled *next;
+    unsigned int vg_id;
+};
+#define LWP_DIRTY_UNKNOWN UINT32_MAX
+
+struct lwp_stack_class {
+    size_t size;
+    struct lwp_pooled *head; /* pooled stacks of this size */
+    size_t count;
+};
+
+/* Stacks without guard pages, many to one mapping, used once the kernel
+ * refuses more mappings (see lwp_arena.c). */
+struct lwp_arena {
+    struct lwp_arena *next;
+    char *base;
+    size_t map_size;
+    size_t stack_size;
+    unsigned int nstacks, carved;
+    struct lwp_pooled *free;
+};
+
+#define LWP_STACK_CLASSES 8
+
+struct lwp_runtime {
+    struct lwp_pcb *current;
+    struct lwp_pcb *runq[LWP_NPRIO]; /* head = running or next to run */
+    unsigned int runmask;            /* bit p set: runq[p] non-empty */
+    int protect;                     /* LWP_ProtectStacks mode */
+    struct lwp_pcb *zombie;          /* exited; reaped after the switch */
+    struct lwp_pcb *last_from;       /* LWP switched away from last */
+    struct lwp_pcb *main;
+    struct lwp_pcb *cont_sw_id;      /* whose run last_context_switch times */
+    int nlive;                       /* LWPs not FREE/DEAD */
+
+    struct lwp_evtable events;
+
+    struct lwp_pcb **slabs;          /* sorted by address */
+    size_t nslabs, slabcap;
+    struct lwp_pcb *free_head, *free_tail; /* FIFO: delays handle reuse */
+
+    struct lwp_stack_class stacks[LWP_STACK_CLASSES];
+    size_t pooled;                   /* stacks in all classes */
+    size_t pagesize;
+    int arena_mode;                  /* out of kernel mappings */
+    size_t guarded, guarded_max;     /* stacks with own mapping, limit */
+    struct lwp_arena *arenas;
+
+    char *main_stack_top;            /* for LWP_StackUsed(main) */
+    size_t main_stack_size;
+
+    stack_t old_altstack;
+    void *altstack;
+    size_t altstack_size;
+    struct sigaction old_segv;
+    int segv_installed;
+
+    /* Called before an LWP is destroyed (IOMGR cancels its select). */
+    void (*on_destroy)(struct lwp_pcb *);
+};
+
+extern struct lwp_runtime *lwp__rt;
+
+/* ---- lwp_sched.c ---- */
+void lwp__runq_append(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__runq_remove(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__make_runnable(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__yield(struct lwp_runtime *rt);
+void lwp__block(struct lwp_runtime *rt);
+void lwp__exit_current(struct lwp_runtime *rt) __attribute__((noreturn));
+void lwp__start(void *arg) __attribute__((noreturn));
+void lwp__dump_one(struct lwp_pcb *p, FILE *fp);
+void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p);
+
+/* ---- lwp_event.c ---- */
+int lwp__events_init(struct lwp_evtable *t);
+void lwp__events_term(struct lwp_evtable *t);
+void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p);
+
+/* ---- lwp_pcb.c ---- */
+struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);
+void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p);
+struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid);
+int lwp__pcb_set_name(struct lwp_pcb *p, const char *name);
+void lwp__pcbs_term(struct lwp_runtime *rt);
+#define LWP_FOR_EACH_LIVE(rt, var, body)                                     \
+    for (size_t lwp_s_ = 0; lwp_s_ < (rt)->nslabs; lwp_s_++)                 \
+        for (size_t lwp_i_ = 0; lwp_i_ < LWP_PCB_PER_SLAB; lwp_i_++) {       \
+            struct lwp_pcb *var = &(rt)->slabs[lwp_s_][lwp_i_];              \
+            if (var->state == LWP_ST_READY || var->state == LWP_ST_WAITING) { \
+                body                                                         \
+            }                                                                \
+        }
+
+/* ---- lwp_stack.c ---- */
+int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size);
+void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__stacks_term(struct lwp_runtime *rt);
+char *lwp__arena_get(struct lwp_runtime *rt, size_t size, uint32_t *dirty,
+                     struct lwp_arena **owner);
+void lwp__arena_put(struct lwp_arena *a, char *lo, uint32_t dirty);
+void lwp__arenas_term(struct lwp_runtime *rt);
+int lwp__overflow_init(struct lwp_runtime *rt);
+void lwp__overflow_term(struct lwp_runtime *rt);
+void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on);
+void lwp__protect_range(char *lo, size_t size, int on);
+size_t lwp__stack_used(struct lwp_pcb *p);
+
+/* ---- lwp_init.c ---- */
+void lwp__fatal(const char *call, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+void lwp__trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define LWP_DEBUG(...)                                                       \
+    do {                                                                     \
+        if (lwp_unlikely(lwp_debug))                                         \
+            lwp__trace(__VA_ARGS__);                                         \
+    } while (0)
+
+#endif /* LWP_LWP_INTERNAL_H */

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process control blocks: allocation, handle validation, names, rocks and
+ * process dumps.
+ *
+ * PCBs come from slabs that live until LWP_TerminateProcessSupport, so a
+ * PROCESS handle always points into memory we own or is rejected: lookup
+ * checks that the pointer is a slot of one of our slabs and that the slot
+ * holds a live LWP. Freed slots are reused oldest-first, which keeps a
+ * stale handle invalid for as long as possible.
+ */
+#include <string.h>
+
+#include "lwp_internal.h"
+
+static int slab_cmp_insert(struct lwp_runtime *rt, struct lwp_pcb *slab)
+{
+    size_t i;
+
+    if (rt->nslabs == rt->slabcap) {
+        size_t cap = rt->slabcap ? rt->slabcap * 2 : 16;
+        struct lwp_pcb **s = realloc(rt->slabs, cap * sizeof(*s));
+        if (!s)
+            return -1;
+        rt->slabs = s;
+        rt->slabcap = cap;
+    }
+    for (i = rt->nslabs; i > 0 && rt->slabs[i - 1] > slab; i--)
+        rt->slabs[i] = rt->slabs[i - 1];
+    rt->slabs[i] = slab;
+    rt->nslabs++;
+    return 0;
+}
+
+static void push_free(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    p->next = NULL;
+    if (rt->free_tail)
+        rt->free_tail->next = p;
+    else
+        rt->free_head = p;
+    rt->free_tail = p;
+}
+
+static int grow_slabs(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *slab = calloc(LWP_PCB_PER_SLAB, sizeof(*slab));
+
+    if (!slab)
+        return -1;
+    if (slab_cmp_insert(rt, slab) != 0) {
+        free(slab);
+        return -1;
+    }
+    for (int i = 0; i < LWP_PCB_PER_SLAB; i++)
+        push_free(rt, &slab[i]);
+    return 0;
+}
+
+struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *p;
+
+    if (!rt->free_head && grow_slabs(rt) != 0)
+        return NULL;
+    p = rt->free_head;
+    rt->free_head = p->next;
+    if (!rt->free_head)
+        rt->free_tail = NULL;
+    memset(p, 0, offsetof(struct lwp_pcb, rocks));
+    p->nodes = p->inline_nodes;
+    p->nodecap = LWP_INLINE_NODES;
+    p->name = p->name_buf;
+    p->name_buf[0] = '\0';
+    return p;
+}
+
+void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    if (p->name != p->name_buf)
+        free(p->name);
+    if (p->nodes != p->inline_nodes)
+        free(p->nodes);
+    p->name = p->name_buf;
+    p->nodes = p->inline_nodes;
+    p->nrocks = 0;
+    p->state = LWP_ST_FREE;
+    push_free(rt, p);
+}
+
+struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid)
+{
+    size_t lo = 0, hi = rt->nslabs;
+    uintptr_t a = (uintptr_t)pid;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uintptr_t base = (uintptr_t)rt->slabs[mid];
+        if (a < base) {
+            hi = mid;
+        } else if (a >= base + LWP_PCB_PER_SLAB * sizeof(struct lwp_pcb)) {
+            lo = mid + 1;
+        } else {
+            if ((a - base) % sizeof(struct lwp_pcb) != 0)
+                return NULL;
+            if (pid->state != LWP_ST_READY && pid->state != LWP_ST_WAITING)
+                return NULL;
+            return pid;
+        }
+    }
+    return NULL;
+}
+
+int lwp__pcb_set_name(struct lwp_pcb *p, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    if (n < LWP_NAME_INLINE) {
+        memcpy(p->name_buf, name ? name : "", n + 1);
+        p->name = p->name_buf;
+        return 0;
+    }
+    p->name = strdup(name);
+    if (!p->name) {
+        p->name = p->name_buf;
+        return -1;
+    }
+    return 0;
+}
+
+void lwp__pcbs_term(struct lwp_runtime *rt)
+{
+    LWP_FOR_EACH_LIVE(rt, p, {
+        if (p->name != p->name_buf)
+            free(p->name);
+        if (p->nodes != p->inline_nodes)
+            free(p->nodes);
+    });
+    for (size_t i = 0; i < rt->nslabs; i++)
+        free(rt->slabs[i]);
+    free(rt->slabs);
+    rt->slabs = NULL;
+    rt->nslabs = rt->slabcap = 0;
+    rt->free_head = rt->free_tail = NULL;
+}
+
+/* ---- Rocks ---- */
+
+int LWP_NewRock(int Tag, char *Value)
+{
+    struct lwp_pcb *cur;
+
+    if (!lwp__rt)
+        return LWP_EINIT;
+    cur = lwp__rt->current;
+    for (int i = 0; i < cur->nrocks; i++)
+        if (cur->rocks[i].tag == Tag)
+            return LWP_EBADROCK;
+    if (cur->nrocks == LWP_MAXROCKS)
+        return LWP_ENOROCKS;
+    cur->rocks[cur->nrocks].tag = Tag;
+    cur->rocks[cur->nrocks].value = Value;
+    cur->nrocks++;
+    return LWP_SUCCESS;
+}
+
+int LWP_GetRock(int Tag, char **Value)
+{
+    struct lwp_pcb *cur;
+
+    if (!lwp__rt)
+        return LWP_EINIT;
+    if (!Value)
+        return LWP_EBADARG;
+    cur = lwp__rt->current;
+    for (int i = 0; i < cur->nrocks; i++)
+        if (cur->rocks[i].tag == Tag) {
+            *Value = cur->rocks[i].value;
+            return LWP_SUCCESS;
+        }
+    return LWP_EBADROCK;
+}
+
+/* ---- Dumps ---- */
+
+static const char *state_name(const struct lwp_pcb *p)
+{
+    if (p->state == LWP_ST_READY)
+        return "READY";
+    return p->qwaiting ? "WAITING (QWait)" : "WAITING";
+}
+
+void lwp__dump_one(struct lwp_pcb *p, FILE *fp)
+{
+    fprintf(fp, "***LWP: process %s (%p)\n", p->name, (void *)p);
+    if (p->ep)
+        fprintf(fp, "\tentry point: %p, parameter %p\n",
+                (void *)(uintptr_t)p->ep, p->parm);
+    fprintf(fp, "\tindex: %d, priority: %d, status: %s\n", p->index,
+            p->priority, state_name(p));
+    if (p->state == LWP_ST_WAITING && p->eventcnt) {
+        fprintf(fp, "\tevents outstanding: %d of", p->waitcnt);
+        for (int i = 0; i < p->eventcnt; i++)
+            fprintf(fp, " %p", p->nodes[i].addr);
+        fprintf(fp, "\n");
+    }
+    if (p->wakevent)
+        fprintf(fp, "\tlast wakeup event: %d\n", p->wakevent);
+    if (p->stack_lo) {
+        fprintf(fp, "\tstack base: %p, size: %zu\n", (void *)p->stack_lo,
+                p->stack_size);
+        if (p->counted && !lwp__rt->protect)
+            fprintf(fp, "\tstack usage high water mark: %zu\n",
+                    lwp__stack_used(p));
+    }
+    fprintf(fp, "\tstack pointer at last switch: %p\n", p->topstack);
+    fprintf(fp, "==========================================\n");
+}
+
+void LWP_Print_Processes(void)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    FILE *fp = lwp_logfile ? lwp_logfile : stderr;
+
+    if (!rt) {
+        fprintf(fp, "***LWP: LWP support not initialized\n");
+        return;
+    }
+    LWP_FOR_EACH_LIVE(rt, p, {
+        if (p->state == LWP_ST_READY)
+            fprintf(fp, "[Priority %d]\n", p->priority);
+        else
+            fprintf(fp, "[Blocked]\n");
+        lwp__dump_one(p, fp);
+    });
+    fprintf(fp, "Trace done\n");
+    fflush(fp);
+}

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scheduler: run queues, dispatch, the context switch wrapper, and the
+ * birth and death of LWPs.
+ *
+ * Each priority has a circular run queue whose head is the running LWP (or
+ * the next to run). A yield advances the head past the running LWP, which
+ * puts it at the tail; a newly runnable LWP is linked in just before the
+ * head, which is the tail. This is exactly Coda's order.
+ */
+#include <string.h>
+#include <time.h>
+
+#ifdef LWP_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#include "fasttime/fasttime_internal.h"
+#include "lwp_internal.h"
+
+/* ---- Run queues ---- */
+
+void lwp__runq_append(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    struct lwp_pcb *head = rt->runq[p->priority];
+
+    if (!head) {
+        rt->runq[p->priority] = p;
+        p->next = p->prev = p;
+        rt->runmask |= 1u << p->priority;
+        return;
+    }
+    p->prev = head->prev;
+    p->next = head;
+    head->prev->next = p;
+    head->prev = p;
+}
+
+void lwp__runq_remove(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    if (p->next == p) {
+        rt->runq[p->priority] = NULL;
+        rt->runmask &= ~(1u << p->priority);
+    } else {
+        p->next->prev = p->prev;
+        p->prev->next = p->next;
+        if (rt->runq[p->priority] == p)
+            rt->runq[p->priority] = p->next;
+    }
+    p->next = p->prev = NULL;
+}
+
+static int thresholds_set(const struct timeval *tv)
+{
+    return tv->tv_sec != 0 || tv->tv_usec != 0;
+}
+
+void lwp__make_runnable(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    p->state = LWP_ST_READY;
+    p->qwaiting = 0;
+    lwp__runq_append(rt, p);
+    if (lwp_unlikely(thresholds_set(&run_wait_threshold)))
+        FT_GetTimeOfDay(&p->last_ready, NULL);
+}
+
+/* ---- Work-time and run-wait reports (Coda's format) ---- */
+
+static long usec_between(const struct timeval *from, const struct timeval *to)
+{
+    return (long)(to->tv_sec - from->tv_sec) * 1000000L +
+           (long)(to->tv_usec - from->tv_usec);
+}
+
+static long threshold_usec(const struct timeval *tv)
+{
+    return (long)tv->tv_sec * 1000000L + (long)tv->tv_usec;
+}
+
+static void report(const struct timeval *now, struct lwp_pcb *p,
+                   const char *what, long usec)
+{
+    time_t secs = now->tv_sec;
+    struct tm lt;
+
+    localtime_r(&secs, &lt);
+    fprintf(stderr, "[ %02d:%02d:%02d ] ***LWP %s(%p) %s %ld secs %6ld usecs\n",
+            lt.tm_hour, lt.tm_min, lt.tm_sec, p->name, (void *)p, what,
+            usec / 1000000L, usec % 1000000L);
+    fflush(stderr);
+}
+
+static void check_work_time(struct lwp_runtime *rt, struct lwp_pcb *cur,
+                            struct lwp_pcb *next)
+{
+    struct timeval now;
+
+    FT_GetTimeOfDay(&now, NULL);
+    if (thresholds_set(&last_context_switch) && rt->cont_sw_id == cur) {
+        long worked = usec_between(&last_context_switch, &now);
+        if (worked > threshold_usec(&cont_sw_threshold))
+            report(&now, cur, "took too much cpu", worked);
+    }
+    last_context_switch = now;
+    rt->cont_sw_id = next;
+}
+
+static void check_run_wait(struct lwp_pcb *next)
+{
+    struct timeval now;
+    long waited;
+
+    if (!thresholds_set(&next->last_ready))
+        return;
+    FT_GetTimeOfDay(&now, NULL);
+    waited = usec_between(&next->last_ready, &now);
+    if (waited > threshold_usec(&run_wait_threshold))
+        report(&now, next, "run-wait too long", waited);
+    timerclear(&next->last_ready);
+}
+
+static void trace_queues(struct lwp_runtime *rt, struct lwp_pcb *next)
+{
+    for (int i = 0; i < LWP_NPRIO; i++) {
+        struct lwp_pcb *h = rt->runq[i], *p = h;
+        int n = 0;
+        if (h)
+            do {
+                n++;
+                p = p->next;
+            } while (p != h);
+        printf("[Priority %d, runnable (%d):", i, n);
+        if (h)
+            do {
+                printf(" \"%s\"", p->name);
+                p = p->next;
+            } while (p != h);
+        puts("]");
+    }
+    printf("Dispatch %d [PCB at %p] \"%s\"\n", Cont_Sws, (void *)next,
+           next->name);
+}
+
+/* Everything a dispatch may have to do besides picking and switching. */
+static void dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
+                          struct lwp_pcb *next)
+{
+    if (LWP_TraceProcesses > 0)
+        trace_queues(rt, next);
+    if (lwp_debug)
+        lwp__trace("dispatch from \"%s\" to \"%s\"", cur->name, next->name);
+    if (thresholds_set(&cont_sw_threshold))
+        check_work_time(rt, cur, next);
+    if (thresholds_set(&run_wait_threshold))
+        check_run_wait(next);
+}
+
+static int slow_dispatch_wanted(void)
+{
+    return (lwp_debug | LWP_TraceProcesses | (cont_sw_threshold.tv_sec != 0) |
+            (cont_sw_threshold.tv_usec != 0) |
+            (run_wait_threshold.tv_sec != 0) |
+            (run_wait_threshold.tv_usec != 0)) != 0;
+}
+
+/* ---- Deadlock ---- */
+
+static void __attribute__((noreturn)) deadlock(struct lwp_runtime *rt)
+{
+    printf("***LWP Abort: LWP_DispatchProcess: Possible deadlock, no "
+           "runnable threads found\n");
+    LWP_FOR_EACH_LIVE(rt, p, {
+        printf("***LWP: \"%s\" (index %d, priority %d) ", p->name, p->index,
+               p->priority);
+        if (p->qwaiting) {
+            printf("waits in LWP_QWait\n");
+            continue;
+        }
+        printf("waits for %d of events", p->waitcnt);
+        for (int i = 0; i < p->eventcnt; i++)
+            if (p->nodes[i].addr)
+                printf(" %p", p->nodes[i].addr);
+        printf("\n");
+    });
+    fflush(stdout);
+    exit(1);
+}
+
+/* ---- The switch ---- */
+
+/* Runs in the LWP that just got the CPU, right after the switch. */
+static void after_switch(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *z = rt->zombie;
+
+    if (lwp_unlikely(z != NULL)) {
+        rt->zombie = NULL;
+        lwp__stack_put(rt, z);
+        lwp__pcb_release(rt, z);
+    }
+    if (lwp_unlikely(rt->protect) && rt->last_from &&
+        rt->last_from->state != LWP_ST_FREE)
+        lwp__protect(rt, rt->last_from, 1);
+}
+
+static void switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
+                      struct lwp_pcb *to)
+{
+#ifdef LWP_ASAN
+    void *fake = NULL;
+    int dying = from->state == LWP_ST_DEAD;
+#endif
+    from->topstack = __builtin_frame_address(0);
+    if (lwp_unlikely(rt->protect))
+        lwp__protect(rt, to, 0);
+    rt->current = to;
+    rt->last_from = from;
+#ifdef LWP_ASAN
+    __sanitizer_start_switch_fiber(dying ? NULL : &fake,
+                                   to->stack_lo ? to->stack_lo
+                                                : rt->main_stack_top -
+                                                      rt->main_stack_size,
+                                   to->stack_lo ? to->stack_size
+                                                : rt->main_stack_size);
+#endif
+    lwp__arch_swap(&from->ctx, &to->ctx);
+#ifdef LWP_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+    after_switch(lwp__rt);
+}
+
+/* Pick the highest-priority runnable LWP and run it. The caller has already
+ * put `cur` where it belongs (rotated, blocked or dead). */
+static void schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
+{
+    struct lwp_pcb *next;
+
+    if (lwp_unlikely(*cur->canary != LWP_STACKMAGIC) &&
+        cur->state != LWP_ST_DEAD)
+        lwp__canary_damaged(rt, cur);
+    if (lwp_unlikely(!rt->runmask))
+        deadlock(rt);
+    next = rt->runq[31 - __builtin_clz(rt->runmask)];
+    Cont_Sws++;
+    if (lwp_unlikely(slow_dispatch_wanted()))
+        dispatch_slow(rt, cur, next);
+    if (next != cur)
+        switch_to(rt, cur, next);
+}
+
+void lwp__yield(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *cur = rt->current;
+
+    if (rt->runq[cur->priority] == cur) {
+        rt->runq[cur->priority] = cur->next;
+        if (lwp_unlikely(thresholds_set(&run_wait_threshold)))
+            FT_GetTimeOfDay(&cur->last_ready, NULL);
+    }
+    schedule(rt, cur);
+}
+
+/* The running LWP has set its wait state; take it off the CPU. */
+void lwp__block(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *cur = rt->current;
+
+    cur->state = LWP_ST_WAITING;
+    lwp__runq_remove(rt, cur);
+    timerclear(&cur->last_ready);
+    schedule(rt, cur);
+}
+
+int LWP_DispatchProcess(void)
+{
+    struct lwp_runtime *rt = lwp__rt;
+
+    if (lwp_unlikely(!rt))
+        return LWP_EINIT;
+    lwp__yield(rt);
+    return LWP_SUCCESS;
+}
+
+/* ---- Birth ---- */
+
+void lwp__start(void *arg)
+{
+    struct lwp_pcb *self = arg;
+    struct lwp_runtime *rt;
+
+#ifdef LWP_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    rt = lwp__rt;
+    after_switch(rt);
+    self->ep(self->parm);
+    lwp__exit_current(lwp__rt);
+}
+
+static size_t round_stack(size_t want, size_t page)
+{
+    if (want < LWP_MINSTACK)
+        want = LWP_MINSTACK;
+    return (want + page - 1) & ~(page - 1);
+}
+
+static int create_checks(void (*ep)(void *), int stacksize, int priority)
+{
+    if (!lwp__rt)
+        return LWP_EINIT;
+    if (!ep || stacksize < 0)
+        return LWP_EBADARG;
+    if (priority < 0 || priority > LWP_MAX_PRIORITY)
+        return LWP_EBADPRI;
+    if ((long)stacksize > LWP_MAXSTACK)
+        return LWP_ENOMEM;
+    return LWP_SUCCESS;
+}
+
+int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
+                      void *parm, const char *name, PROCESS *pid)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *p;
+    int rc = create_checks(ep, stacksize, priority);
+
+    if (rc != LWP_SUCCESS)
+        return rc;
+    LWP_DEBUG("LWP_CreateProcess \"%s\"", name ? name : "");
+    p = lwp__pcb_alloc(rt);
+    if (!p)
+        return LWP_ENOMEM;
+    if (lwp__pcb_set_name(p, name) != 0 ||
+        lwp__stack_get(rt, p, round_stack((size_t)stacksize, rt->pagesize)))
+        goto fail;
+    p->priority = (uint8_t)priority;
+    p->ep = ep;
+    p->parm = parm;
+    p->index = lwp_nextindex++;
+    lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
+    rt->nlive++;
+    lwp__make_runnable(rt, p);
+    lwp__yield(rt);
+    if (pid)
+        *pid = p;
+    return LWP_SUCCESS;
+fail:
+    lwp__pcb_release(rt, p);
+    return LWP_ENOMEM;
+}
+
+/* ---- Death ---- */
+
+/* Take p out of every queue and event list; it must not be running. */
+void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    if (rt->on_destroy)
+        rt->on_destroy(p);
+    if (p->state == LWP_ST_READY)
+        lwp__runq_remove(rt, p);
+    else
+        lwp__unlink_nodes(rt, p);
+    p->state = LWP_ST_DEAD;
+    rt->nlive--;
+}
+
+void lwp__exit_current(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *self = rt->current;
+
+    LWP_DEBUG("LWP \"%s\" exits", self->name);
+    lwp__detach(rt, self);
+    /* The next LWP frees our stack once we are off it. */
+    rt->zombie = self;
+    schedule(rt, self);
+    lwp__fatal("LWP_DestroyProcess", "a dead LWP was resumed");
+}
+
+int LWP_DestroyProcess(PROCESS pid)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *p;
+
+    if (!rt)
+        return LWP_EINIT;
+    p = lwp__pcb_lookup(rt, pid);
+    if (!p)
+        return LWP_EBADPID;
+    LWP_DEBUG("LWP_DestroyProcess \"%s\"", p->name);
+    if (p == rt->current)
+        lwp__exit_current(rt);
+    lwp__detach(rt, p);
+    lwp__stack_put(rt, p);
+    lwp__pcb_release(rt, p);
+    return LWP_SUCCESS;
+}

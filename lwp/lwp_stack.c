@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * LWP stacks: allocation with a guard page, a pool for reuse, the state
+ * LWP_StackUsed needs, overflow detection and LWP_ProtectStacks.
+ *
+ * Layout of one mapping, low addresses first:
+ *
+ *     [ guard page, PROT_NONE ][ magic word | ... usable stack ... ]
+ *                               ^ stack_lo                    top ^
+ *
+ * Stack use is measured against an all-zero pattern rather than Coda's
+ * byte ramp: fresh anonymous pages are zero, so a new stack costs no fill
+ * and its untouched pages never become resident. A stack coming back to
+ * the pool is measured from the top down, and only that dirtied part is
+ * zeroed again when the stack is reused for a counted LWP.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef LWP_ASAN
+#include <sanitizer/asan_interface.h>
+#define LWP_NO_ASAN __attribute__((no_sanitize("address")))
+#else
+#define LWP_NO_ASAN
+#endif
+#ifdef LWP_HAVE_VALGRIND_H
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#else
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#define VALGRIND_MAKE_MEM_DEFINED(a, n) ((void)0)
+#endif
+
+#include "lwp_internal.h"
+
+#define LOW_RESERVED 32            /* magic word and pool header */
+#define DIRTY_UNKNOWN LWP_DIRTY_UNKNOWN
+#define POOL_MAX_STACKS 16384
+#define CLEAN_RUN_BLOCKS 16        /* 16 clean 64-byte blocks end a scan */
+
+static void unpoison(char *lo, size_t size)
+{
+#ifdef LWP_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(lo, size);
+#endif
+    VALGRIND_MAKE_MEM_DEFINED(lo, size);
+    (void)lo;
+    (void)size;
+}
+
+/* ---- Measuring ---- */
+
+static LWP_NO_ASAN int block_dirty(const uint64_t *w)
+{
+    return (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0;
+}
+
+/* Depth from the top that was written, found top-down: the scan stops
+ * after CLEAN_RUN_BLOCKS clean blocks in a row. A gap of untouched stack
+ * longer than that (a large uninitialised local array) can hide older
+ * writes below it; they then stay in the stack and make LWP_StackUsed
+ * over-report for a later user, never under-report. */
+static LWP_NO_ASAN uint32_t dirty_depth(char *lo, size_t size)
+{
+    char *top = lo + size;
+    char *lowest = top;
+    int clean = 0;
+
+    for (char *b = top - 64; b >= lo + LOW_RESERVED; b -= 64) {
+        if (block_dirty((const uint64_t *)b)) {
+            lowest = b;
+            clean = 0;
+        } else if (++clean == CLEAN_RUN_BLOCKS) {
+            break;
+        }
+    }
+    return (uint32_t)(top - lowest);
+}
+
+/* High-water mark: distance from the top of the lowest non-zero byte. */
+LWP_NO_ASAN size_t lwp__stack_used(struct lwp_pcb *p)
+{
+    const unsigned char *lo = (const unsigned char *)p->stack_lo;
+    const unsigned char *c = lo + LOW_RESERVED;
+    const unsigned char *top = lo + p->stack_size;
+
+    VALGRIND_MAKE_MEM_DEFINED(p->stack_lo, p->stack_size);
+    while (c < top && *(const uint64_t *)c == 0)
+        c += 8;
+    while (c < top && *c == 0)
+        c++;
+    return (size_t)(top - c);
+}
+
+/* ---- Pool ---- */
+
+static struct lwp_stack_class *class_of(struct lwp_runtime *rt, size_t size,
+                                        int create)
+{
+    struct lwp_stack_class *empty = NULL;
+
+    for (int i = 0; i < LWP_STACK_CLASSES; i++) {
+        if (rt->stacks[i].size == size)
+            return &rt->stacks[i];
+        if (!empty && rt->stacks[i].count == 0)
+            empty = &rt->stacks[i];
+    }
+    if (create && empty)
+        empty->size = size;
+    return create ? empty : NULL;
+}
+
+/* How many guarded stacks the kernel's mapping limit leaves room for:
+ * each takes two mappings, and the rest of the program needs some. */
+static size_t guarded_budget(void)
+{
+    long limit = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+
+    if (f) {
+        if (fscanf(f, "%ld", &limit) != 1)
+            limit = 65530;
+        fclose(f);
+    }
+    return limit > 16384 ? (size_t)(limit - 8192) / 2 : (size_t)limit / 4;
+}
+
+/* A stack of its own mapping with a guard page below. Once the mapping
+ * budget is used up, or the kernel refuses, new stacks come from arenas:
+ * unguarded stacks, many per mapping (lwp_arena.c). */
+static char *map_stack(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
+{
+    size_t guard = rt->pagesize;
+    char *base;
+
+    if (!rt->guarded_max)
+        rt->guarded_max = guarded_budget();
+    if (rt->guarded >= rt->guarded_max) {
+        rt->arena_mode = 1;
+        return NULL;
+    }
+    base = mmap(NULL, guard + size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                      -1, 0);
+
+    if (base != MAP_FAILED && mprotect(base, guard, PROT_NONE) != 0) {
+        munmap(base, guard + size);
+        base = MAP_FAILED;
+    }
+    if (base == MAP_FAILED) {
+        if (errno == ENOMEM) {
+            rt->arena_mode = 1;
+            LWP_DEBUG("mapping limit reached: new stacks have no guard page");
+        }
+        return NULL;
+    }
+    *vg_id = VALGRIND_STACK_REGISTER(base + guard, base + guard + size);
+    rt->guarded++;
+    return base + guard;
+}
+
+static void unmap_stack(struct lwp_runtime *rt, char *lo, size_t size,
+                        unsigned vg_id)
+{
+    VALGRIND_STACK_DEREGISTER(vg_id);
+    munmap(lo - rt->pagesize, size + rt->pagesize);
+    rt->guarded--;
+}
+
+static void clean(char *lo, size_t size, uint32_t dirty)
+{
+    if (dirty == DIRTY_UNKNOWN)
+        memset(lo + LOW_RESERVED, 0, size - LOW_RESERVED);
+    else if (dirty)
+        memset(lo + size - dirty, 0, dirty);
+}
+
+int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
+{
+    struct lwp_stack_class *c = class_of(rt, size, 0);
+    uint32_t dirty = 0;
+    char *lo;
+
+    if (c && c->head) {
+        struct lwp_pooled *h = c->head;
+        c->head = h->next;
+        c->count--;
+        rt->pooled--;
+        dirty = h->dirty;
+        p->vg_id = h->vg_id;
+        lo = (char *)h;
+    } else if (!rt->arena_mode && (lo = map_stack(rt, size, &p->vg_id))) {
+        dirty = 0;
+    } else {
+        p->vg_id = 0;
+        lo = rt->arena_mode ? lwp__arena_get(rt, size, &dirty, &p->arena)
+                            : NULL;
+        if (!lo)
+            return -1;
+    }
+    p->counted = lwp_stackUseEnabled != 0;
+    if (p->counted)
+        clean(lo, size, dirty);
+    memset(lo, 0, LOW_RESERVED);
+    p->canary = (uint32_t *)lo;
+    *p->canary = LWP_STACKMAGIC;
+    p->stack_lo = lo;
+    p->stack_size = size;
+    return 0;
+}
+
+void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    char *lo = p->stack_lo;
+    struct lwp_stack_class *c;
+    struct lwp_pooled *h;
+
+    if (!lo)
+        return;
+    p->stack_lo = NULL;
+    if (rt->protect)
+        lwp__protect_range(lo, p->stack_size, 0);
+    unpoison(lo, p->stack_size);
+    if (p->arena) {
+        lwp__arena_put(p->arena,  lo,
+                       p->counted ? dirty_depth(lo, p->stack_size)
+                                  : DIRTY_UNKNOWN);
+        p->arena = NULL;
+        return;
+    }
+    c = rt->pooled < POOL_MAX_STACKS ? class_of(rt, p->stack_size, 1) : NULL;
+    if (!c) {
+        unmap_stack(rt, lo, p->stack_size, p->vg_id);
+        return;
+    }
+    h = (struct lwp_pooled *)lo;
+    h->dirty = p->counted ? dirty_depth(lo, p->stack_size) : DIRTY_UNKNOWN;
+    h->magic = LWP_STACKMAGIC;
+    h->vg_id = p->vg_id;
+    h->next = c->head;
+    c->head = h;
+    c->count++;
+    rt->pooled++;
+}
+
+void lwp__stacks_term(struct lwp_runtime *rt)
+{
+    LWP_FOR_EACH_LIVE(rt, p, {
+        if (p->stack_lo && !p->arena)
+            unmap_stack(rt, p->stack_lo, p->stack_size, p->vg_id);
+        p->stack_lo = NULL;
+        p->arena = NULL;
+    });
+    lwp__arenas_term(rt);
+    for (int i = 0; i < LWP_STACK_CLASSES; i++) {
+        struct lwp_stack_class *c = &rt->stacks[i];
+        while (c->head) {
+            struct lwp_pooled *h = c->head;
+            c->head = h->next;
+            unmap_stack(rt, (char *)h, c->size, h->vg_id);
+        }
+        c->count = 0;
+        c->size = 0;
+    }
+    rt->pooled = 0;
+}
+
+/* ---- LWP_StackUsed ---- */
+
+static int main_stack_used(struct lwp_runtime *rt, struct lwp_pcb *p,
+                           int *max, int *used)
+{
+    char *sp = p == rt->current ? (char *)__builtin_frame_address(0)
+                                : (char *)p->topstack;
+    long depth = sp ? (long)(rt->main_stack_top - sp) : 0;
+
+    *max = (int)rt->main_stack_size;
+    *used = depth > 0 ? (int)depth : 0;
+    return *used ? LWP_SUCCESS : LWP_NO_STACK;
+}
+
+int LWP_StackUsed(PROCESS pid, int *max, int *used)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *p;
+
+    if (!rt)
+        return LWP_EINIT;
+    p = lwp__pcb_lookup(rt, pid);
+    if (!p)
+        return LWP_EBADPID;
+    if (!max || !used)
+        return LWP_EBADARG;
+    if (!p->stack_lo)
+        return main_stack_used(rt, p, max, used);
+    *max = (int)p->stack_size;
+    *used = 0;
+    if (!p->counted)
+        return LWP_NO_STACK;
+    if (rt->protect && p != rt->current)
+        lwp__protect_range(p->stack_lo, p->stack_size, 0);
+    *used = (int)lwp__stack_used(p);
+    if (rt->protect && p != rt->current)
+        lwp__protect_range(p->stack_lo, p->stack_size, 1);
+    return *used ? LWP_SUCCESS : LWP_NO_STACK;
+}
+
+/* ---- LWP_ProtectStacks ---- */
+
+void lwp__protect_range(char *lo, size_t size, int on)
+{
+    if (mprotect(lo, size, on ? PROT_NONE : PROT_READ | PROT_WRITE) != 0)
+        lwp__fatal("LWP_ProtectStacks", "mprotect of stack %p failed: %s",
+                   (void *)lo, strerror(errno));
+}
+
+void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on)
+{
+    (void)rt;
+    if (p->stack_lo)
+        lwp__protect_range(p->stack_lo, p->stack_size, on);
+}
+
+void LWP_ProtectStacks(void)
+{
+    struct lwp_runtime *rt = lwp__rt;
+
+    if (!rt || rt->protect)
+        return;
+    rt->protect = 1;
+    LWP_FOR_EACH_LIVE(rt, p, {
+        if (p != rt->current)
+            lwp__protect(rt, p, 1);
+    });
+}
+
+void LWP_UnProtectStacks(void)
+{
+    struct lwp_runtime *rt = lwp__rt;
+
+    if (!rt || !rt->protect)
+        return;
+    rt->protect = 0;
+    LWP_FOR_EACH_LIVE(rt, p, { lwp__protect(rt, p, 0); });
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the LWP core tests: an order log and fixtures. */
+#ifndef LWP_TEST_H
+#define LWP_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <lwp/lwp.h>
+
+/* Order log: steps append short tokens; tests compare the whole string. */
+extern char lwpt_log[4096];
+void lwpt_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lwpt_reset(void);
+
+/* LWP_Init at LWP_NORMAL_PRIORITY; the fini terminates LWP support. */
+void lwpt_setup(void);
+void lwpt_teardown(void);
+
+/* Create an LWP or fail the test. */
+PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name);
+
+/* Entry points that signal / wait on the event given as their argument. */
+void lwpt_signal(void *event);
+void lwpt_wait(void *event);
+
+#endif /* LWP_TEST_H */

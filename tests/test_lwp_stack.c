@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/* LWP core: stacks, stack use, overflow, protection, and scale. */
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lwp/lwp_internal.h"
+#include "lwp_test.h"
+
+static void touch_bytes(size_t n)
+{
+    volatile char buf[16384];
+
+    for (size_t i = 0; i < n && i < sizeof(buf); i += 64)
+        buf[i] = 1;
+}
+
+static void use_and_park(void *arg)
+{
+    touch_bytes((size_t)(uintptr_t)arg);
+    static int never;
+    LWP_WaitProcess(&never);
+}
+
+Test(lwp_stack, used_reports_the_high_water_mark, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    PROCESS p;
+    int max = 0, used = 0;
+
+    cr_assert_eq(LWP_CreateProcess(use_and_park, 65536, LWP_MAX_PRIORITY,
+                                   (void *)(uintptr_t)16000, "user", &p),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_StackUsed(p, &max, &used), LWP_SUCCESS);
+    cr_assert_eq(max, 65536);
+    cr_assert_geq(used, 16000);
+    cr_assert_lt(used, 32768);
+}
+
+Test(lwp_stack, reused_stack_is_measured_afresh, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    PROCESS big, small;
+    int max, used;
+
+    cr_assert_eq(LWP_CreateProcess(use_and_park, 65536, LWP_MAX_PRIORITY,
+                                   (void *)(uintptr_t)16000, "big", &big),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_DestroyProcess(big), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(use_and_park, 65536, LWP_MAX_PRIORITY,
+                                   (void *)(uintptr_t)0, "small", &small),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_StackUsed(small, &max, &used), LWP_SUCCESS);
+    cr_assert_lt(used, 4096, "dirt of the previous user was cleaned (%d)",
+                 used);
+}
+
+Test(lwp_stack, counting_off_gives_no_stack, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    PROCESS p;
+    int max = 0, used = -1;
+
+    lwp_stackUseEnabled = 0;
+    cr_assert_eq(LWP_CreateProcess(use_and_park, 40000, LWP_MAX_PRIORITY,
+                                   NULL, "uncounted", &p),
+                 LWP_SUCCESS);
+    lwp_stackUseEnabled = 1;
+    cr_assert_eq(LWP_StackUsed(p, &max, &used), LWP_NO_STACK);
+    cr_assert_eq(max, 40960);
+    cr_assert_eq(used, 0);
+}
+
+Test(lwp_stack, uncounted_stack_reused_by_counted_lwp, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    PROCESS a, b;
+    int max, used;
+
+    lwp_stackUseEnabled = 0;
+    LWP_CreateProcess(use_and_park, 65536, 4, (void *)(uintptr_t)16000, "a",
+                      &a);
+    LWP_DestroyProcess(a);
+    lwp_stackUseEnabled = 1;
+    LWP_CreateProcess(use_and_park, 65536, 4, NULL, "b", &b);
+    cr_assert_eq(LWP_StackUsed(b, &max, &used), LWP_SUCCESS);
+    cr_assert_lt(used, 4096, "fully cleaned: %d", used);
+}
+
+Test(lwp_stack, main_lwp_has_a_sensible_answer, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    int max = 0, used = 0;
+
+    cr_assert_eq(LWP_StackUsed(LWP_ThisProcess(), &max, &used), LWP_SUCCESS);
+    cr_assert_gt(max, 0);
+    cr_assert_gt(used, 0);
+    cr_assert_lt(used, max);
+}
+
+/* ---- Overflow ---- */
+
+static volatile int recursion_limit = 1 << 30;
+
+static int recurse(int depth)
+{
+    volatile char pad[512];
+    pad[0] = (char)depth;
+    if (depth > recursion_limit)
+        return 0;
+    return recurse(depth + 1) + pad[0];
+}
+
+static void overflow(void *arg)
+{
+    lwpt_note("deep-start");
+    recurse(0);
+}
+
+static void run_overflow_child(int action, int fd)
+{
+    dup2(fd, STDERR_FILENO);
+    lwp_overflowAction = action;
+    LWP_Init(LWP_VERSION, 1, NULL);
+    LWP_CreateProcess(overflow, 32768, 2, NULL, "deep", NULL);
+    if (action != LWP_SOABORT) {
+        /* The overflowing LWP was destroyed; we go on. */
+        LWP_CreateProcess(overflow, 32768, 2, NULL, "deeper", NULL);
+        fprintf(stderr, "main-continues\n");
+        LWP_TerminateProcessSupport();
+        _exit(0);
+    }
+    _exit(3);
+}
+
+static int overflow_in_child(int action, char *buf, size_t cap)
+{
+    int fds[2], status = 0;
+    size_t got = 0;
+    ssize_t n;
+
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0)
+        run_overflow_child(action, fds[1]);
+    close(fds[1]);
+    while ((n = read(fds[0], buf + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+Test(lwp_overflow, guard_page_hit_aborts_with_message, .timeout = 30)
+{
+    char buf[4096];
+    int status = overflow_in_child(LWP_SOABORT, buf, sizeof(buf));
+
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+              "status %#x", status);
+    cr_assert_not_null(strstr(buf, "LWP deep overflowed its 32768-byte stack"),
+                       "got: %s", buf);
+}
+
+Test(lwp_overflow, aborts_in_process, .signal = SIGABRT, .timeout = 30)
+{
+    LWP_Init(LWP_VERSION, 1, NULL);
+    LWP_CreateProcess(overflow, 0, 2, NULL, "deep", NULL);
+}
+
+Test(lwp_overflow, somessage_destroys_the_lwp_and_goes_on, .timeout = 30)
+{
+    char buf[4096];
+    int status = overflow_in_child(LWP_SOMESSAGE, buf, sizeof(buf));
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+              status);
+    char *first = strstr(buf, "LWP deep overflowed its 32768-byte stack");
+    cr_assert_not_null(first, "got: %s", buf);
+    cr_assert_null(strstr(buf, "LWP deeper overflowed"),
+                   "only the first is reported: %s", buf);
+    cr_assert_not_null(strstr(buf, "main-continues"));
+}
+
+Test(lwp_overflow, soquiet_says_nothing, .timeout = 30)
+{
+    char buf[4096];
+    int status = overflow_in_child(LWP_SOQUIET, buf, sizeof(buf));
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cr_assert_null(strstr(buf, "overflowed"), "got: %s", buf);
+    cr_assert_not_null(strstr(buf, "main-continues"));
+}
+
+static void smash_canary(void *arg)
+{
+    struct lwp_pcb *self = LWP_ThisProcess();
+    *(volatile uint32_t *)self->stack_lo = 0;
+    LWP_DispatchProcess();
+    lwpt_note("survived");
+}
+
+Test(lwp_overflow, damaged_magic_word_aborts, .init = lwpt_setup,
+     .signal = SIGABRT)
+{
+    lwpt_spawn(smash_canary, LWP_MAX_PRIORITY, NULL, "smasher");
+}
+
+Test(lwp_overflow, damaged_magic_word_message_then_continue,
+     .init = lwpt_setup, .fini = lwpt_teardown)
+{
+    lwp_overflowAction = LWP_SOQUIET;
+    lwpt_spawn(smash_canary, LWP_MAX_PRIORITY, NULL, "smasher");
+    cr_assert_str_eq(lwpt_log, "survived");
+}
+
+Test(lwp_overflow, other_faults_still_crash, .signal = SIGSEGV,
+     .init = lwpt_setup)
+{
+    static volatile uintptr_t bad_address = 16;
+    *(volatile int *)bad_address = 1;
+}
+
+/* ---- ProtectStacks ---- */
+
+static volatile char *published;
+
+static void publish_local(void *arg)
+{
+    volatile char local = 42;
+    published = &local;
+    for (;;)
+        LWP_DispatchProcess();
+}
+
+Test(lwp_protect, switching_still_works, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    lwpt_spawn(publish_local, LWP_NORMAL_PRIORITY, NULL, "peer");
+    LWP_ProtectStacks();
+    for (int i = 0; i < 100; i++)
+        LWP_DispatchProcess();
+    lwpt_spawn(publish_local, LWP_NORMAL_PRIORITY, NULL, "new-peer");
+    LWP_DispatchProcess();
+    int max, used;
+    PROCESS peer;
+    LWP_CreateProcess(publish_local, 0, LWP_NORMAL_PRIORITY, NULL, "p3",
+                      &peer);
+    cr_assert_eq(LWP_StackUsed(peer, &max, &used), LWP_SUCCESS,
+                 "works on protected stacks");
+    LWP_UnProtectStacks();
+    cr_assert_eq(*published, 42);
+}
+
+Test(lwp_protect, stray_access_to_another_stack_faults,
+     .init = lwpt_setup, .signal = SIGSEGV)
+{
+    lwpt_spawn(publish_local, LWP_NORMAL_PRIORITY, NULL, "peer");
+    cr_assert_eq(*published, 42);
+    LWP_ProtectStacks();
+    (void)*published;
+}
+
+/* ---- Scale ---- */
+
+static int ran;
+
+static void count_and_exit(void *arg)
+{
+    ran++;
+}
+
+static void count_and_park(void *arg)
+{
+    ran++;
+    static int never;
+    LWP_WaitProcess(&never);
+}
+
+Test(lwp_scale, hundred_thousand_lwps, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 120)
+{
+    enum { N = 100000 };
+    static PROCESS pids[N];
+    int prio;
+
+    /* Created and run one at a time. */
+    ran = 0;
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(LWP_CreateProcess(count_and_exit, 0, LWP_MAX_PRIORITY,
+                                       NULL, "short", &pids[i]),
+                     LWP_SUCCESS);
+    cr_assert_eq(ran, N);
+    /* All alive at once, then destroyed by the main LWP. */
+    ran = 0;
+    lwp_stackUseEnabled = 0;
+    for (int i = 0; i < N; i++) {
+        int rc = LWP_CreateProcess(count_and_park, 0, LWP_MAX_PRIORITY, NULL,
+                                   "parked", &pids[i]);
+        cr_assert_eq(rc, LWP_SUCCESS, "LWP %d: %s", i, LWP_StrError(rc));
+    }
+    cr_assert_eq(ran, N);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(LWP_DestroyProcess(pids[i]), LWP_SUCCESS);
+    cr_assert_eq(LWP_GetProcessPriority(pids[N / 2], &prio), LWP_EBADPID);
+}
