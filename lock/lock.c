@@ -222,7 +222,12 @@ void ReleaseReadLock(struct Lock *lock)
         ignored("ReleaseReadLock", lock, "it has no readers");
         return;
     }
-    if (!--lock->readers_reading && lock->wait_states)
+    /* Only the write holder can hold read locks under a write lock; its
+     * last read release must not wake anyone (nobody could get in) nor go
+     * through Lock_ReleaseW, which would forget who holds the write lock
+     * and make its own ReleaseWriteLock abort. */
+    if (!--lock->readers_reading && lock->wait_states &&
+        !(lock->excl_locked & WRITE_LOCK))
         Lock_ReleaseW(lock);
 }
 
@@ -251,6 +256,12 @@ void ReleaseSharedLock(struct Lock *lock)
         ignored("ReleaseSharedLock", lock, "it is not shared-locked");
         return;
     }
+    /* A boosted lock is a write lock: check its holder whether or not
+     * anyone waits, as ReleaseWriteLock does. */
+    if ((lock->excl_locked & WRITE_LOCK) &&
+        lock->excl_locker != LWP_ThisProcess())
+        lock_fatal("ReleaseSharedLock", "lock %p is write-locked by another "
+                   "LWP", (void *)lock);
     if (lock->wait_states)
         Lock_ReleaseR(lock);
     lock->excl_locker = NULL;

@@ -236,8 +236,8 @@ static void schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
 {
     struct lwp_pcb *next;
 
-    if (lwp_unlikely(*cur->canary != LWP_STACKMAGIC) &&
-        cur->state != LWP_ST_DEAD)
+    if (cur->state != LWP_ST_DEAD &&
+        lwp_unlikely(*cur->canary != LWP_STACKMAGIC))
         lwp__canary_damaged(rt, cur);
     if (lwp_unlikely(!rt->runmask))
         deadlock(rt);

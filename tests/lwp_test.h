@@ -21,6 +21,11 @@ void lwpt_teardown(void);
 /* Create an LWP or fail the test. */
 PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name);
 
+/* Non-zero when running under valgrind, which cannot hold as many
+ * mappings as the scale tests make nor deliver guard-page faults the way
+ * the kernel does. */
+int lwpt_under_valgrind(void);
+
 /* Entry points that signal / wait on the event given as their argument. */
 void lwpt_signal(void *event);
 void lwpt_wait(void *event);

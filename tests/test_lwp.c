@@ -48,6 +48,22 @@ PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name)
     return pid;
 }
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define LWPT_HAVE_VALGRIND 1
+#endif
+#endif
+
+int lwpt_under_valgrind(void)
+{
+#ifdef LWPT_HAVE_VALGRIND
+    return RUNNING_ON_VALGRIND;
+#else
+    return 0;
+#endif
+}
+
 void lwpt_signal(void *event)
 {
     LWP_SignalProcess(event);
