@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -594,4 +595,20 @@ Test(timer, eql_compares_both_fields)
     cr_assert_eq(TM_eql(NULL, &a), 0);
     cr_assert_eq(TM_eql(&a, NULL), 0);
     cr_assert_eq(TM_eql(NULL, NULL), 0);
+}
+
+Test(timer, rescan_refreshes_the_approximate_clock, .timeout = 10)
+{
+    struct TM_Elem *tlist = NULL;
+    struct timeval before;
+
+    cr_assert_eq(TM_Init(&tlist), 0);
+    FT_GetTimeOfDay(&before, NULL);
+    usleep(20000);
+    cr_assert_eq(TM_Rescan(tlist), 0);
+    cr_assert(FT_LastTime.tv_sec > before.tv_sec ||
+                  (FT_LastTime.tv_sec == before.tv_sec &&
+                   FT_LastTime.tv_usec >= before.tv_usec + 15000),
+              "FT_LastTime moved on with the rescan");
+    TM_Final(&tlist);
 }

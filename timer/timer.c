@@ -13,6 +13,7 @@
  * TimeLeft, so the list is only as sorted as the stored values were.
  */
 #include <lwp/timer.h>
+#include <lwp/fasttime.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -189,6 +190,10 @@ int TM_Rescan(struct TM_Elem *tlist)
     if (!tlist) {
         return -1;
     }
+    /* Coda's rescan read the wall clock through FastTime, which kept
+     * FT_ApproxTime moving in programs whose only clock user is a timer
+     * loop; keep that side effect. */
+    FT_GetTimeOfDay(&now, NULL);
     lwp__ft_timer_now(&now);
     for (e = tlist->Next; e != tlist; e = e->Next) {
         if (is_blocking(&e->TotalTime)) {
