@@ -103,7 +103,7 @@ struct lwp_pcb {
     struct lwp_arena *arena;     /* owner, for unguarded arena stacks */
     size_t stack_size;
     unsigned int vg_id;          /* valgrind stack id */
-    void *topstack;              /* stack pointer at the last switch */
+    void *topstack;              /* SP at the last switch (ucontext) */
     struct timeval last_ready;   /* for run_wait_threshold */
     int nrocks;
     struct lwp_rock rocks[LWP_MAXROCKS];
@@ -160,6 +160,7 @@ struct lwp_runtime {
 
     struct lwp_stack_class stacks[LWP_STACK_CLASSES];
     size_t pooled;                   /* stacks in all classes */
+    struct lwp_stack_class *last_class; /* hint: most recent size */
     size_t pagesize;
     int arena_mode;                  /* out of kernel mappings */
     size_t guarded, guarded_max;     /* stacks with own mapping, limit */
@@ -235,5 +236,12 @@ void lwp__trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
         if (lwp_unlikely(lwp_debug))                                         \
             lwp__trace(__VA_ARGS__);                                         \
     } while (0)
+
+/* Stack pointer of a suspended LWP as of its last switch, or NULL. */
+static inline void *lwp__last_sp(const struct lwp_pcb *p)
+{
+    void *sp = lwp__arch_sp(&p->ctx);
+    return sp ? sp : p->topstack;
+}
 
 #endif /* LWP_LWP_INTERNAL_H */

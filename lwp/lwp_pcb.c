@@ -67,7 +67,9 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     rt->free_head = p->next;
     if (!rt->free_head)
         rt->free_tail = NULL;
-    memset(p, 0, offsetof(struct lwp_pcb, rocks));
+    /* The context is written by lwp__arch_make; clear the rest. */
+    memset(&p->canary, 0,
+           offsetof(struct lwp_pcb, rocks) - offsetof(struct lwp_pcb, canary));
     p->nodes = p->inline_nodes;
     p->nodecap = LWP_INLINE_NODES;
     p->name = p->name_buf;
@@ -113,13 +115,18 @@ struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid)
 
 int lwp__pcb_set_name(struct lwp_pcb *p, const char *name)
 {
-    size_t n = name ? strlen(name) : 0;
+    size_t n = 0;
 
-    if (n < LWP_NAME_INLINE) {
-        memcpy(p->name_buf, name ? name : "", n + 1);
-        p->name = p->name_buf;
+    /* Most names are short: copy while measuring, one pass. */
+    p->name = p->name_buf;
+    if (!name) {
+        p->name_buf[0] = '\0';
         return 0;
     }
+    while (n < LWP_NAME_INLINE && (p->name_buf[n] = name[n]) != '\0')
+        n++;
+    if (n < LWP_NAME_INLINE)
+        return 0;
     p->name = strdup(name);
     if (!p->name) {
         p->name = p->name_buf;
@@ -213,7 +220,8 @@ void lwp__dump_one(struct lwp_pcb *p, FILE *fp)
             fprintf(fp, "\tstack usage high water mark: %zu\n",
                     lwp__stack_used(p));
     }
-    fprintf(fp, "\tstack pointer at last switch: %p\n", p->topstack);
+    if (p != lwp__rt->current)
+        fprintf(fp, "\tstack pointer at last switch: %p\n", lwp__last_sp(p));
     fprintf(fp, "==========================================\n");
 }
 

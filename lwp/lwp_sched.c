@@ -141,8 +141,9 @@ static void trace_queues(struct lwp_runtime *rt, struct lwp_pcb *next)
            next->name);
 }
 
-/* Everything a dispatch may have to do besides picking and switching. */
-static void dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
+/* Everything a dispatch may have to do besides picking and switching;
+ * kept out of line so the common path stays short. */
+static void __attribute__((noinline, cold)) dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
                           struct lwp_pcb *next)
 {
     if (LWP_TraceProcesses > 0)
@@ -165,7 +166,8 @@ static int slow_dispatch_wanted(void)
 
 /* ---- Deadlock ---- */
 
-static void __attribute__((noreturn)) deadlock(struct lwp_runtime *rt)
+static void __attribute__((noreturn, noinline, cold))
+deadlock(struct lwp_runtime *rt)
 {
     printf("***LWP Abort: LWP_DispatchProcess: Possible deadlock, no "
            "runnable threads found\n");
@@ -188,19 +190,24 @@ static void __attribute__((noreturn)) deadlock(struct lwp_runtime *rt)
 
 /* ---- The switch ---- */
 
-/* Runs in the LWP that just got the CPU, right after the switch. */
-static void after_switch(struct lwp_runtime *rt)
+static void __attribute__((noinline)) reap_and_protect(struct lwp_runtime *rt)
 {
     struct lwp_pcb *z = rt->zombie;
 
-    if (lwp_unlikely(z != NULL)) {
+    if (z) {
         rt->zombie = NULL;
         lwp__stack_put(rt, z);
         lwp__pcb_release(rt, z);
     }
-    if (lwp_unlikely(rt->protect) && rt->last_from &&
-        rt->last_from->state != LWP_ST_FREE)
+    if (rt->protect && rt->last_from && rt->last_from->state != LWP_ST_FREE)
         lwp__protect(rt, rt->last_from, 1);
+}
+
+/* Runs in the LWP that just got the CPU, right after the switch. */
+static inline void after_switch(struct lwp_runtime *rt)
+{
+    if (lwp_unlikely(rt->zombie != NULL || rt->protect))
+        reap_and_protect(rt);
 }
 
 static void switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
@@ -210,11 +217,14 @@ static void switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
     void *fake = NULL;
     int dying = from->state == LWP_ST_DEAD;
 #endif
-    from->topstack = __builtin_frame_address(0);
-    if (lwp_unlikely(rt->protect))
+#ifdef LWP_SWITCH_UCONTEXT
+    from->topstack = __builtin_frame_address(0); /* asm: it is ctx.sp */
+#endif
+    if (lwp_unlikely(rt->protect)) {
         lwp__protect(rt, to, 0);
+        rt->last_from = from;
+    }
     rt->current = to;
-    rt->last_from = from;
 #ifdef LWP_ASAN
     __sanitizer_start_switch_fiber(dying ? NULL : &fake,
                                    to->stack_lo ? to->stack_lo
@@ -232,7 +242,8 @@ static void switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
 
 /* Pick the highest-priority runnable LWP and run it. The caller has already
  * put `cur` where it belongs (rotated, blocked or dead). */
-static void schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
+static inline __attribute__((always_inline)) void
+schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
 {
     struct lwp_pcb *next;
 
@@ -253,11 +264,8 @@ void lwp__yield(struct lwp_runtime *rt)
 {
     struct lwp_pcb *cur = rt->current;
 
-    if (rt->runq[cur->priority] == cur) {
+    if (rt->runq[cur->priority] == cur)
         rt->runq[cur->priority] = cur->next;
-        if (lwp_unlikely(thresholds_set(&run_wait_threshold)))
-            FT_GetTimeOfDay(&cur->last_ready, NULL);
-    }
     schedule(rt, cur);
 }
 

@@ -39,7 +39,7 @@
 #define LOW_RESERVED 32            /* magic word and pool header */
 #define DIRTY_UNKNOWN LWP_DIRTY_UNKNOWN
 #define POOL_MAX_STACKS 16384
-#define CLEAN_RUN_BLOCKS 16        /* 16 clean 64-byte blocks end a scan */
+#define CLEAN_RUN_BLOCKS 8         /* 8 clean 64-byte blocks end a scan */
 
 static void unpoison(char *lo, size_t size)
 {
@@ -102,15 +102,19 @@ static struct lwp_stack_class *class_of(struct lwp_runtime *rt, size_t size,
 {
     struct lwp_stack_class *empty = NULL;
 
+    /* Programs use few stack sizes, usually one: try the last one first. */
+    if (rt->last_class && rt->last_class->size == size)
+        return rt->last_class;
     for (int i = 0; i < LWP_STACK_CLASSES; i++) {
         if (rt->stacks[i].size == size)
-            return &rt->stacks[i];
+            return rt->last_class = &rt->stacks[i];
         if (!empty && rt->stacks[i].count == 0)
             empty = &rt->stacks[i];
     }
-    if (create && empty)
-        empty->size = size;
-    return create ? empty : NULL;
+    if (!create || !empty)
+        return NULL;
+    empty->size = size;
+    return rt->last_class = empty;
 }
 
 /* How many guarded stacks the kernel's mapping limit leaves room for:
@@ -266,6 +270,7 @@ void lwp__stacks_term(struct lwp_runtime *rt)
         c->size = 0;
     }
     rt->pooled = 0;
+    rt->last_class = NULL;
 }
 
 /* ---- LWP_StackUsed ---- */
@@ -274,7 +279,7 @@ static int main_stack_used(struct lwp_runtime *rt, struct lwp_pcb *p,
                            int *max, int *used)
 {
     char *sp = p == rt->current ? (char *)__builtin_frame_address(0)
-                                : (char *)p->topstack;
+                                : (char *)lwp__last_sp(p);
     long depth = sp ? (long)(rt->main_stack_top - sp) : 0;
 
     *max = (int)rt->main_stack_size;

@@ -25,6 +25,21 @@ struct lwp_arch_ctx {
 };
 #endif
 
+/* Stack pointer of a suspended context, for diagnostics (NULL if unknown:
+ * the ucontext fallback records it in the PCB instead). */
+#ifdef LWP_SWITCH_UCONTEXT
+static inline void *lwp__arch_sp(const struct lwp_arch_ctx *ctx)
+{
+    (void)ctx;
+    return NULL;
+}
+#else
+static inline void *lwp__arch_sp(const struct lwp_arch_ctx *ctx)
+{
+    return ctx->sp;
+}
+#endif
+
 /* Prepare `ctx` so that switching to it runs fn(arg) on the stack
  * [stack_lo, stack_lo + size). fn must never return. */
 void lwp__arch_make(struct lwp_arch_ctx *ctx, void *stack_lo, size_t size,

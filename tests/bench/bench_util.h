@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Timing, medians and output shared by the benchmark files.
+ *
+ * Every figure is one line "name: value unit" (or "name: skipped"), so a
+ * script can pick figures out with grep. A figure is the median of several
+ * runs: the median ignores the odd run disturbed by an interrupt or a
+ * page-cache hiccup, where a mean would not.
+ */
+#ifndef LWP_BENCH_UTIL_H
+#define LWP_BENCH_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Returned by a peer benchmark that is not built or cannot run here. */
+#define BENCH_SKIPPED (-1.0)
+
+/* One run of a benchmark over n operations; returns ns per operation. */
+typedef double (*bench_run_fn)(long n);
+
+static inline double bench_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n-1]; sorts v in place. */
+static inline double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* One benchmark of a group, and its result. */
+struct bench_item {
+    bench_run_fn fn;
+    long n;
+    double ns; /* median ns per operation, or BENCH_SKIPPED */
+};
+
+/* Runs every item `runs` times, round-robin, and stores each median.
+ * Round-robin rather than item after item: figures that are compared with
+ * each other then share whatever else the machine was doing. An item whose
+ * first run is skipped is not run again. */
+static inline void bench_group(struct bench_item *items, int count, int runs)
+{
+    double *v = malloc((size_t)(count * runs) * sizeof(*v));
+
+    if (!v) {
+        perror("bench: malloc");
+        exit(1);
+    }
+    for (int r = 0; r < runs; r++)
+        for (int i = 0; i < count; i++)
+            if (r == 0 || v[i * runs] != BENCH_SKIPPED)
+                v[i * runs + r] = items[i].fn(items[i].n);
+    for (int i = 0; i < count; i++)
+        items[i].ns = v[i * runs] == BENCH_SKIPPED
+                          ? BENCH_SKIPPED
+                          : bench_median(v + i * runs, runs);
+    free(v);
+}
+
+static inline void bench_print(const char *name, double value,
+                               const char *unit)
+{
+    if (value == BENCH_SKIPPED)
+        printf("%s: skipped\n", name);
+    else if (value >= 1000.0 || value == (double)(long)value)
+        printf("%s: %.0f %s\n", name, value, unit);
+    else
+        printf("%s: %.2f %s\n", name, value, unit);
+    fflush(stdout);
+}
+
+/* Prints num/den, or "skipped" when either side is missing. */
+static inline void bench_ratio(const char *name, double num, double den)
+{
+    if (num == BENCH_SKIPPED || den == BENCH_SKIPPED || den <= 0.0)
+        printf("%s: skipped\n", name);
+    else
+        printf("%s: %.2f ratio\n", name, num / den);
+    fflush(stdout);
+}
+
+static inline void bench_fail(const char *what, int code)
+{
+    fprintf(stderr, "bench: %s failed (%d)\n", what, code);
+    exit(1);
+}
+
+#endif /* LWP_BENCH_UTIL_H */
