@@ -58,19 +58,14 @@ char *lwp__arena_get(struct lwp_runtime *rt, size_t size, uint32_t *dirty,
         struct lwp_pooled *h = a->free;
         a->free = h->next;
         *dirty = h->dirty;
-        return (char *)h;
+        return (char *)h + 64 - size; /* the link sits in the top 64 bytes */
     }
     *dirty = 0; /* fresh anonymous memory is zero */
     return a->base + size * a->carved++;
 }
 
-void lwp__arena_put(struct lwp_arena *a, char *lo, uint32_t dirty)
+void lwp__arena_put(struct lwp_arena *a, struct lwp_pooled *h)
 {
-    struct lwp_pooled *h = (struct lwp_pooled *)lo;
-
-    h->magic = LWP_STACKMAGIC;
-    h->dirty = dirty;
-    h->vg_id = 0;
     h->next = a->free;
     a->free = h;
 }

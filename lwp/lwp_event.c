@@ -65,7 +65,7 @@ static void maybe_rehash(struct lwp_evtable *t)
     size_t n = t->nbuckets * 2;
     struct lwp_event **nb;
 
-    if (t->count <= t->nbuckets || t->shift <= 33)
+    if (t->shift <= 33)
         return;
     nb = calloc(n, sizeof(*nb));
     if (!nb)
@@ -85,7 +85,7 @@ static void maybe_rehash(struct lwp_evtable *t)
     t->nbuckets = n;
 }
 
-static struct lwp_event *lookup(struct lwp_evtable *t, const void *addr,
+static inline struct lwp_event *lookup(struct lwp_evtable *t, const void *addr,
                                 struct lwp_event ***link)
 {
     struct lwp_event **pp = &t->buckets[bucket_of(t, addr)];
@@ -98,7 +98,7 @@ static struct lwp_event *lookup(struct lwp_evtable *t, const void *addr,
 }
 
 /* The record of addr, created if needed; NULL only when out of memory. */
-static struct lwp_event *find_or_add(struct lwp_evtable *t, const void *addr)
+static inline struct lwp_event *find_or_add(struct lwp_evtable *t, const void *addr)
 {
     struct lwp_event **link, *e = lookup(t, addr, &link);
 
@@ -112,8 +112,8 @@ static struct lwp_event *find_or_add(struct lwp_evtable *t, const void *addr)
     e->head = e->tail = NULL;
     e->hnext = NULL;
     *link = e;
-    t->count++;
-    maybe_rehash(t);
+    if (lwp_unlikely(++t->count > t->nbuckets))
+        maybe_rehash(t);
     return e;
 }
 
@@ -187,7 +187,7 @@ static int add_records(struct lwp_evtable *t, const void *evlist[], int n)
     return 0;
 }
 
-static void link_node(struct lwp_event *e, struct lwp_pcb *p, int i)
+static inline void link_node(struct lwp_event *e, struct lwp_pcb *p, int i)
 {
     struct lwp_waitnode *n = &p->nodes[i];
 
@@ -217,7 +217,7 @@ static int wait_on(struct lwp_runtime *rt, int wcount, const void *evlist[],
         return LWP_ENOMEM;
     if (ecount == 1) {
         struct lwp_event *e = find_or_add(&rt->events, evlist[0]);
-        if (!e)
+        if (lwp_unlikely(!e))
             return LWP_ENOMEM;
         link_node(e, cur, 0);
     } else {
@@ -237,13 +237,26 @@ static int wait_on(struct lwp_runtime *rt, int wcount, const void *evlist[],
 
 int LWP_WaitProcess(const void *event)
 {
-    const void *list[2] = {event, NULL};
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *cur;
+    struct lwp_event *e;
 
     if (!event)
         return LWP_EBADEVENT;
-    if (lwp_unlikely(!lwp__rt))
+    if (lwp_unlikely(!rt))
         return LWP_EINIT;
-    return wait_on(lwp__rt, 1, list, 1);
+    /* The common case, kept lean: one event; nodes[] always has room. */
+    e = find_or_add(&rt->events, event);
+    if (lwp_unlikely(!e))
+        return LWP_ENOMEM;
+    cur = rt->current;
+    link_node(e, cur, 0);
+    cur->eventcnt = 1;
+    cur->waitcnt = 1;
+    cur->wakevent = 0;
+    lwp__block(rt);
+    cur->eventcnt = 0;
+    return LWP_SUCCESS;
 }
 
 int LWP_MwaitProcess(int wcount, const void *evlist[])
@@ -265,16 +278,30 @@ int LWP_MwaitProcess(int wcount, const void *evlist[])
 }
 
 /* Count one matched entry of a waiter; wake it when its count is done. */
-static void count_match(struct lwp_runtime *rt, struct lwp_waitnode *n)
+/* Unlink p's entries that are still linked, except those of the event
+ * being signalled (its record is already out of the table and its FIFO
+ * is being walked). */
+static void unlink_others(struct lwp_runtime *rt, struct lwp_pcb *p,
+                          const struct lwp_event *signalled)
+{
+    for (int i = 0; i < p->eventcnt; i++)
+        if (p->nodes[i].ev && p->nodes[i].ev != signalled)
+            node_unlink(&rt->events, &p->nodes[i]);
+}
+
+/* Count one matched entry; wake its LWP when its count is done. */
+static inline void count_match(struct lwp_runtime *rt, struct lwp_waitnode *n,
+                               const struct lwp_event *e)
 {
     struct lwp_pcb *p = n->pcb;
 
     n->ev = NULL;
     n->addr = NULL;
-    if (--p->waitcnt > 0)
+    if (p->state != LWP_ST_WAITING || --p->waitcnt > 0)
         return;
     p->wakevent = (int)(n - p->nodes) + 1;
-    lwp__unlink_nodes(rt, p);
+    if (p->eventcnt > 1)
+        unlink_others(rt, p, e);
     lwp__make_runnable(rt, p);
 }
 
@@ -286,18 +313,16 @@ static int signal_event(struct lwp_runtime *rt, const void *event)
 
     if (!e)
         return LWP_ENOWAIT;
-    /* Every entry of this event is matched now: detach the whole FIFO
-     * before walking it, so that waking an LWP (which unlinks its other
-     * entries) never edits the list being walked. */
-    n = e->head;
-    for (struct lwp_waitnode *m = n; m; m = m->next)
-        m->ev = NULL;
-    e->head = e->tail = NULL;
-    remove_record(t, e);
-    for (; n; n = next) {
+    /* Every entry of this event is matched now: take the record out of
+     * the table first, so waking an LWP (which unlinks its entries of other
+     * events) never edits this FIFO while it is walked. */
+    *link = e->hnext;
+    e->hnext = t->free;
+    t->free = e;
+    t->count--;
+    for (n = e->head; n; n = next) {
         next = n->next;
-        if (n->pcb->state == LWP_ST_WAITING)
-            count_match(rt, n);
+        count_match(rt, n, e);
     }
     return LWP_SUCCESS;
 }

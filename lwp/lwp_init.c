@@ -30,7 +30,7 @@ static struct lwp_runtime runtime;
 
 /* The main LWP runs on the thread's own stack, which has no magic word of
  * ours; its canary points here instead. */
-static uint32_t main_canary = LWP_STACKMAGIC;
+static uint64_t main_canary;
 
 /* ---- Messages ---- */
 

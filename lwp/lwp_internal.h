@@ -85,7 +85,7 @@ struct lwp_rock {
 struct lwp_pcb {
     struct lwp_pcb *next, *prev; /* run queue (circular) or free list */
     struct lwp_arch_ctx ctx;
-    uint32_t *canary;            /* magic word at the stack's low end */
+    uint64_t *canary;            /* zero word at the stack's low end */
     uint8_t state;               /* enum lwp_state */
     uint8_t priority;
     uint8_t counted;             /* stack kept for LWP_StackUsed */
@@ -112,8 +112,8 @@ struct lwp_pcb {
     struct lwp_waitnode inline_nodes[LWP_INLINE_NODES];
 };
 
-/* Written at stack_lo while a stack is unused (pooled or in an arena's
- * free list). */
+/* Written in the top bytes of a stack while it is unused (pooled, or in
+ * an arena's free list). */
 struct lwp_pooled {
     uint32_t magic;
     uint32_t dirty; /* bytes below the top that may be non-zero */
@@ -181,10 +181,53 @@ struct lwp_runtime {
 
 extern struct lwp_runtime *lwp__rt;
 
+/* ---- Run queues (hot: inline) ---- */
+
+/* Link p in before the head of its queue, which is the tail. */
+static inline void lwp__runq_append(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    struct lwp_pcb *head = rt->runq[p->priority];
+
+    if (!head) {
+        rt->runq[p->priority] = p;
+        p->next = p->prev = p;
+        rt->runmask |= 1u << p->priority;
+        return;
+    }
+    p->prev = head->prev;
+    p->next = head;
+    head->prev->next = p;
+    head->prev = p;
+}
+
+static inline void lwp__runq_remove(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    if (p->next == p) {
+        rt->runq[p->priority] = NULL;
+        rt->runmask &= ~(1u << p->priority);
+    } else {
+        p->next->prev = p->prev;
+        p->prev->next = p->next;
+        if (rt->runq[p->priority] == p)
+            rt->runq[p->priority] = p->next;
+    }
+    p->next = p->prev = NULL;
+}
+
+void lwp__note_ready(struct lwp_pcb *p);
+
+/* p stops waiting and joins the tail of its run queue. */
+static inline void lwp__make_runnable(struct lwp_runtime *rt,
+                                      struct lwp_pcb *p)
+{
+    p->state = LWP_ST_READY;
+    p->qwaiting = 0;
+    lwp__runq_append(rt, p);
+    if (lwp_unlikely(run_wait_threshold.tv_sec | run_wait_threshold.tv_usec))
+        lwp__note_ready(p);
+}
+
 /* ---- lwp_sched.c ---- */
-void lwp__runq_append(struct lwp_runtime *rt, struct lwp_pcb *p);
-void lwp__runq_remove(struct lwp_runtime *rt, struct lwp_pcb *p);
-void lwp__make_runnable(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__yield(struct lwp_runtime *rt);
 void lwp__block(struct lwp_runtime *rt);
 void lwp__exit_current(struct lwp_runtime *rt) __attribute__((noreturn));
@@ -218,7 +261,7 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__stacks_term(struct lwp_runtime *rt);
 char *lwp__arena_get(struct lwp_runtime *rt, size_t size, uint32_t *dirty,
                      struct lwp_arena **owner);
-void lwp__arena_put(struct lwp_arena *a, char *lo, uint32_t dirty);
+void lwp__arena_put(struct lwp_arena *a, struct lwp_pooled *h);
 void lwp__arenas_term(struct lwp_runtime *rt);
 int lwp__overflow_init(struct lwp_runtime *rt);
 void lwp__overflow_term(struct lwp_runtime *rt);

@@ -74,7 +74,7 @@ void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p)
 {
     (void)rt;
     apply_action(p, " (magic word at its low end damaged)");
-    *p->canary = LWP_STACKMAGIC; /* report once, not at every switch */
+    *p->canary = 0; /* report once, not at every switch */
 }
 
 static void chain(int sig, siginfo_t *si, void *uctx)

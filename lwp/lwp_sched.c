@@ -18,50 +18,15 @@
 #include "fasttime/fasttime_internal.h"
 #include "lwp_internal.h"
 
-/* ---- Run queues ---- */
-
-void lwp__runq_append(struct lwp_runtime *rt, struct lwp_pcb *p)
-{
-    struct lwp_pcb *head = rt->runq[p->priority];
-
-    if (!head) {
-        rt->runq[p->priority] = p;
-        p->next = p->prev = p;
-        rt->runmask |= 1u << p->priority;
-        return;
-    }
-    p->prev = head->prev;
-    p->next = head;
-    head->prev->next = p;
-    head->prev = p;
-}
-
-void lwp__runq_remove(struct lwp_runtime *rt, struct lwp_pcb *p)
-{
-    if (p->next == p) {
-        rt->runq[p->priority] = NULL;
-        rt->runmask &= ~(1u << p->priority);
-    } else {
-        p->next->prev = p->prev;
-        p->prev->next = p->next;
-        if (rt->runq[p->priority] == p)
-            rt->runq[p->priority] = p->next;
-    }
-    p->next = p->prev = NULL;
-}
-
 static int thresholds_set(const struct timeval *tv)
 {
     return tv->tv_sec != 0 || tv->tv_usec != 0;
 }
 
-void lwp__make_runnable(struct lwp_runtime *rt, struct lwp_pcb *p)
+/* Out of line: only used while run_wait_threshold is set. */
+void lwp__note_ready(struct lwp_pcb *p)
 {
-    p->state = LWP_ST_READY;
-    p->qwaiting = 0;
-    lwp__runq_append(rt, p);
-    if (lwp_unlikely(thresholds_set(&run_wait_threshold)))
-        FT_GetTimeOfDay(&p->last_ready, NULL);
+    FT_GetTimeOfDay(&p->last_ready, NULL);
 }
 
 /* ---- Work-time and run-wait reports (Coda's format) ---- */
@@ -247,8 +212,7 @@ schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
 {
     struct lwp_pcb *next;
 
-    if (cur->state != LWP_ST_DEAD &&
-        lwp_unlikely(*cur->canary != LWP_STACKMAGIC))
+    if (cur->state != LWP_ST_DEAD && lwp_unlikely(*cur->canary != 0))
         lwp__canary_damaged(rt, cur);
     if (lwp_unlikely(!rt->runmask))
         deadlock(rt);

@@ -8,6 +8,12 @@
  *     [ guard page, PROT_NONE ][ magic word | ... usable stack ... ]
  *                               ^ stack_lo                    top ^
  *
+ * The magic word is zero and is never written by the library: a fresh
+ * stack's lowest page is then never made resident, which halves the
+ * memory of an idle LWP. Anything non-zero there means the LWP reached the
+ * very bottom of its stack. While a stack is unused, its pool link lives
+ * in its top 64 bytes, a part every LWP dirties anyway.
+ *
  * Stack use is measured against an all-zero pattern rather than Coda's
  * byte ramp: fresh anonymous pages are zero, so a new stack costs no fill
  * and its untouched pages never become resident. A stack coming back to
@@ -36,7 +42,8 @@
 
 #include "lwp_internal.h"
 
-#define LOW_RESERVED 32            /* magic word and pool header */
+#define LOW_RESERVED 8             /* the magic word */
+#define POOL_HDR 64                /* pool link at the top of a stack */
 #define DIRTY_UNKNOWN LWP_DIRTY_UNKNOWN
 #define POOL_MAX_STACKS 16384
 #define CLEAN_RUN_BLOCKS 8         /* 8 clean 64-byte blocks end a scan */
@@ -177,9 +184,33 @@ static void unmap_stack(struct lwp_runtime *rt, char *lo, size_t size,
 static void clean(char *lo, size_t size, uint32_t dirty)
 {
     if (dirty == DIRTY_UNKNOWN)
-        memset(lo + LOW_RESERVED, 0, size - LOW_RESERVED);
+        memset(lo, 0, size);
     else if (dirty)
         memset(lo + size - dirty, 0, dirty);
+}
+
+/* A stack's pool link, in its top bytes. */
+static struct lwp_pooled *pool_hdr(char *lo, size_t size)
+{
+    return (struct lwp_pooled *)(lo + size - POOL_HDR);
+}
+
+static char *pool_lo(struct lwp_pooled *h, size_t size)
+{
+    return (char *)h + POOL_HDR - size;
+}
+
+/* Fill in the pool link of an unused stack; its bytes count as dirt. */
+static struct lwp_pooled *make_hdr(struct lwp_pcb *p, char *lo)
+{
+    struct lwp_pooled *h = pool_hdr(lo, p->stack_size);
+    uint32_t dirty =
+        p->counted ? dirty_depth(lo, p->stack_size) : DIRTY_UNKNOWN;
+
+    h->dirty = dirty != DIRTY_UNKNOWN && dirty < POOL_HDR ? POOL_HDR : dirty;
+    h->magic = LWP_STACKMAGIC;
+    h->vg_id = p->vg_id;
+    return h;
 }
 
 int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
@@ -195,7 +226,7 @@ int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
         rt->pooled--;
         dirty = h->dirty;
         p->vg_id = h->vg_id;
-        lo = (char *)h;
+        lo = pool_lo(h, size);
     } else if (!rt->arena_mode && (lo = map_stack(rt, size, &p->vg_id))) {
         dirty = 0;
     } else {
@@ -208,9 +239,9 @@ int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
     p->counted = lwp_stackUseEnabled != 0;
     if (p->counted)
         clean(lo, size, dirty);
-    memset(lo, 0, LOW_RESERVED);
-    p->canary = (uint32_t *)lo;
-    *p->canary = LWP_STACKMAGIC;
+    else if (dirty == DIRTY_UNKNOWN && *(uint64_t *)lo != 0)
+        *(uint64_t *)lo = 0; /* a deep earlier user; keep the word valid */
+    p->canary = (uint64_t *)lo;
     p->stack_lo = lo;
     p->stack_size = size;
     return 0;
@@ -229,9 +260,7 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
         lwp__protect_range(lo, p->stack_size, 0);
     unpoison(lo, p->stack_size);
     if (p->arena) {
-        lwp__arena_put(p->arena,  lo,
-                       p->counted ? dirty_depth(lo, p->stack_size)
-                                  : DIRTY_UNKNOWN);
+        lwp__arena_put(p->arena, make_hdr(p, lo));
         p->arena = NULL;
         return;
     }
@@ -240,10 +269,7 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
         unmap_stack(rt, lo, p->stack_size, p->vg_id);
         return;
     }
-    h = (struct lwp_pooled *)lo;
-    h->dirty = p->counted ? dirty_depth(lo, p->stack_size) : DIRTY_UNKNOWN;
-    h->magic = LWP_STACKMAGIC;
-    h->vg_id = p->vg_id;
+    h = make_hdr(p, lo);
     h->next = c->head;
     c->head = h;
     c->count++;
@@ -264,7 +290,7 @@ void lwp__stacks_term(struct lwp_runtime *rt)
         while (c->head) {
             struct lwp_pooled *h = c->head;
             c->head = h->next;
-            unmap_stack(rt, (char *)h, c->size, h->vg_id);
+            unmap_stack(rt, pool_lo(h, c->size), c->size, h->vg_id);
         }
         c->count = 0;
         c->size = 0;

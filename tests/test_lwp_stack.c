@@ -207,7 +207,7 @@ Test(lwp_overflow, soquiet_says_nothing, .timeout = 30)
 static void smash_canary(void *arg)
 {
     struct lwp_pcb *self = LWP_ThisProcess();
-    *(volatile uint32_t *)self->stack_lo = 0;
+    *(volatile uint32_t *)self->stack_lo = 0xdead;
     LWP_DispatchProcess();
     lwpt_note("survived");
 }
