@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lwp_internal.h"
+#include "lwp_sched_inline.h"
 
 #define EV_INITIAL_SHIFT 56 /* 256 buckets */
 #define EV_CHUNK 256        /* records allocated at a time */
@@ -254,7 +255,7 @@ int LWP_WaitProcess(const void *event)
     cur->eventcnt = 1;
     cur->waitcnt = 1;
     cur->wakevent = 0;
-    lwp__block(rt);
+    lwp__block_inline(rt);
     cur->eventcnt = 0;
     return LWP_SUCCESS;
 }
@@ -338,7 +339,7 @@ int LWP_INTERNALSIGNAL(const void *event, int yield)
         return LWP_EBADEVENT;
     rc = signal_event(rt, event);
     if (yield)
-        lwp__yield(rt);
+        lwp__yield_inline(rt);
     return rc;
 }
 

@@ -67,9 +67,28 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     rt->free_head = p->next;
     if (!rt->free_head)
         rt->free_tail = NULL;
-    /* The context is written by lwp__arch_make; clear the rest. */
-    memset(&p->canary, 0,
-           offsetof(struct lwp_pcb, rocks) - offsetof(struct lwp_pcb, canary));
+    /* Field by field: a memset here compiles to "rep stos", whose start-up
+     * cost showed as a tenth of an LWP's whole create-run-exit. The
+     * context is written by lwp__arch_make. */
+    p->canary = NULL;
+    p->state = LWP_ST_FREE;
+    p->priority = 0;
+    p->counted = 0;
+    p->qwaiting = 0;
+    p->index = 0;
+    p->qpending = 0;
+    p->waitcnt = 0;
+    p->eventcnt = 0;
+    p->wakevent = 0;
+    p->ep = NULL;
+    p->parm = NULL;
+    p->stack_lo = NULL;
+    p->arena = NULL;
+    p->stack_size = 0;
+    p->vg_id = 0;
+    p->topstack = NULL;
+    timerclear(&p->last_ready);
+    p->nrocks = 0;
     p->nodes = p->inline_nodes;
     p->nodecap = LWP_INLINE_NODES;
     p->name = p->name_buf;

@@ -11,12 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef LWP_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 #include "fasttime/fasttime_internal.h"
 #include "lwp_internal.h"
+#include "lwp_sched_inline.h"
 
 static int thresholds_set(const struct timeval *tv)
 {
@@ -108,7 +106,8 @@ static void trace_queues(struct lwp_runtime *rt, struct lwp_pcb *next)
 
 /* Everything a dispatch may have to do besides picking and switching;
  * kept out of line so the common path stays short. */
-static void __attribute__((noinline, cold)) dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
+void __attribute__((noinline, cold))
+lwp__dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
                           struct lwp_pcb *next)
 {
     if (LWP_TraceProcesses > 0)
@@ -121,18 +120,10 @@ static void __attribute__((noinline, cold)) dispatch_slow(struct lwp_runtime *rt
         check_run_wait(next);
 }
 
-static int slow_dispatch_wanted(void)
-{
-    return (lwp_debug | LWP_TraceProcesses | (cont_sw_threshold.tv_sec != 0) |
-            (cont_sw_threshold.tv_usec != 0) |
-            (run_wait_threshold.tv_sec != 0) |
-            (run_wait_threshold.tv_usec != 0)) != 0;
-}
-
 /* ---- Deadlock ---- */
 
-static void __attribute__((noreturn, noinline, cold))
-deadlock(struct lwp_runtime *rt)
+void __attribute__((noreturn, noinline, cold))
+lwp__deadlock(struct lwp_runtime *rt)
 {
     printf("***LWP Abort: LWP_DispatchProcess: Possible deadlock, no "
            "runnable threads found\n");
@@ -153,9 +144,9 @@ deadlock(struct lwp_runtime *rt)
     exit(1);
 }
 
-/* ---- The switch ---- */
+/* ---- Out-of-line parts of the switch (see lwp_sched_inline.h) ---- */
 
-static void __attribute__((noinline)) reap_and_protect(struct lwp_runtime *rt)
+void lwp__reap_and_protect(struct lwp_runtime *rt)
 {
     struct lwp_pcb *z = rt->zombie;
 
@@ -168,80 +159,14 @@ static void __attribute__((noinline)) reap_and_protect(struct lwp_runtime *rt)
         lwp__protect(rt, rt->last_from, 1);
 }
 
-/* Runs in the LWP that just got the CPU, right after the switch. */
-static inline void after_switch(struct lwp_runtime *rt)
-{
-    if (lwp_unlikely(rt->zombie != NULL || rt->protect))
-        reap_and_protect(rt);
-}
-
-static void switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
-                      struct lwp_pcb *to)
-{
-#ifdef LWP_ASAN
-    void *fake = NULL;
-    int dying = from->state == LWP_ST_DEAD;
-#endif
-#ifdef LWP_SWITCH_UCONTEXT
-    from->topstack = __builtin_frame_address(0); /* asm: it is ctx.sp */
-#endif
-    if (lwp_unlikely(rt->protect)) {
-        lwp__protect(rt, to, 0);
-        rt->last_from = from;
-    }
-    rt->current = to;
-#ifdef LWP_ASAN
-    __sanitizer_start_switch_fiber(dying ? NULL : &fake,
-                                   to->stack_lo ? to->stack_lo
-                                                : rt->main_stack_top -
-                                                      rt->main_stack_size,
-                                   to->stack_lo ? to->stack_size
-                                                : rt->main_stack_size);
-#endif
-    lwp__arch_swap(&from->ctx, &to->ctx);
-#ifdef LWP_ASAN
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
-    after_switch(lwp__rt);
-}
-
-/* Pick the highest-priority runnable LWP and run it. The caller has already
- * put `cur` where it belongs (rotated, blocked or dead). */
-static inline __attribute__((always_inline)) void
-schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
-{
-    struct lwp_pcb *next;
-
-    if (cur->state != LWP_ST_DEAD && lwp_unlikely(*cur->canary != 0))
-        lwp__canary_damaged(rt, cur);
-    if (lwp_unlikely(!rt->runmask))
-        deadlock(rt);
-    next = rt->runq[31 - __builtin_clz(rt->runmask)];
-    Cont_Sws++;
-    if (lwp_unlikely(slow_dispatch_wanted()))
-        dispatch_slow(rt, cur, next);
-    if (next != cur)
-        switch_to(rt, cur, next);
-}
-
 void lwp__yield(struct lwp_runtime *rt)
 {
-    struct lwp_pcb *cur = rt->current;
-
-    if (rt->runq[cur->priority] == cur)
-        rt->runq[cur->priority] = cur->next;
-    schedule(rt, cur);
+    lwp__yield_inline(rt);
 }
 
-/* The running LWP has set its wait state; take it off the CPU. */
 void lwp__block(struct lwp_runtime *rt)
 {
-    struct lwp_pcb *cur = rt->current;
-
-    cur->state = LWP_ST_WAITING;
-    lwp__runq_remove(rt, cur);
-    timerclear(&cur->last_ready);
-    schedule(rt, cur);
+    lwp__block_inline(rt);
 }
 
 int LWP_DispatchProcess(void)
@@ -250,7 +175,7 @@ int LWP_DispatchProcess(void)
 
     if (lwp_unlikely(!rt))
         return LWP_EINIT;
-    lwp__yield(rt);
+    lwp__yield_inline(rt);
     return LWP_SUCCESS;
 }
 
@@ -265,7 +190,7 @@ void lwp__start(void *arg)
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
     rt = lwp__rt;
-    after_switch(rt);
+    lwp__after_switch(rt);
     self->ep(self->parm);
     lwp__exit_current(lwp__rt);
 }
@@ -313,7 +238,7 @@ int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
     lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
     rt->nlive++;
     lwp__make_runnable(rt, p);
-    lwp__yield(rt);
+    lwp__yield_inline(rt);
     if (pid)
         *pid = p;
     return LWP_SUCCESS;
@@ -345,7 +270,7 @@ void lwp__exit_current(struct lwp_runtime *rt)
     lwp__detach(rt, self);
     /* The next LWP frees our stack once we are off it. */
     rt->zombie = self;
-    schedule(rt, self);
+    lwp__schedule(rt, self);
     lwp__fatal("LWP_DestroyProcess", "a dead LWP was resumed");
 }
 
