@@ -47,17 +47,82 @@ void lwp__arch_make(struct lwp_arch_ctx *ctx, void *stack_lo, size_t size,
 
 /* Save the running context into `from` and resume `to`. Returns when some
  * later switch resumes `from`. */
-#ifdef LWP_SWITCH_UCONTEXT
+#if defined(LWP_SWITCH_UCONTEXT)
 void lwp__arch_swap(struct lwp_arch_ctx *from, struct lwp_arch_ctx *to);
 #else
-void lwp__arch_swap_sp(void **from_sp, void *to_sp);
+/* Builds the first frame of a new context below stack_top (in the .S file
+ * of the architecture, which also holds lwp__arch_start). */
 void *lwp__arch_frame(void *stack_top, void (*fn)(void *), void *arg);
 
-static inline void lwp__arch_swap(struct lwp_arch_ctx *from,
-                                  struct lwp_arch_ctx *to)
+/*
+ * The switch itself is inline assembly that jumps rather than calls and
+ * returns: a call-and-return switch leaves the processor's return-address
+ * predictor holding the other stack's calls, so every return after the
+ * switch is mispredicted. Jumping keeps calls and returns balanced on each
+ * stack. Every register the ABI lets a call clobber, and every one it
+ * preserves, is declared clobbered, so the compiler keeps nothing live in
+ * a register across the switch; the frame pointer is saved by hand.
+ *
+ * Saved frame (from the saved stack pointer up): resume address, frame
+ * pointer. A new context resumes at lwp__arch_start with fn and arg next.
+ */
+#if defined(__x86_64__)
+static inline __attribute__((always_inline)) void
+lwp__arch_swap(struct lwp_arch_ctx *from, struct lwp_arch_ctx *to)
 {
-    lwp__arch_swap_sp(&from->sp, to->sp);
+    void **save = &from->sp;
+    void *load = to->sp;
+
+    /* The 128 bytes below the stack pointer may hold the caller's data
+     * (the red zone), so the frame is pushed below them. */
+    __asm__ volatile("leaq -128(%%rsp), %%rsp\n\t"
+                     "pushq %%rbp\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "movq %%rsp, (%[save])\n\t"
+                     "movq %[load], %%rsp\n\t"
+                     "popq %%rax\n\t"
+                     "popq %%rbp\n\t"
+                     "jmp *%%rax\n"
+                     "1:\tendbr64\n\t"
+                     "leaq 128(%%rsp), %%rsp\n\t"
+                     : [save] "+D"(save), [load] "+S"(load)
+                     :
+                     : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11",
+                       "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2",
+                       "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+                       "xmm15", "memory", "cc");
 }
+#elif defined(__aarch64__)
+static inline __attribute__((always_inline)) void
+lwp__arch_swap(struct lwp_arch_ctx *from, struct lwp_arch_ctx *to)
+{
+    register void **save __asm__("x0") = &from->sp;
+    register void *load __asm__("x1") = to->sp;
+
+    __asm__ volatile("adr x9, 1f\n\t"
+                     "stp x29, x9, [sp, #-16]!\n\t"
+                     "mov x10, sp\n\t"
+                     "str x10, [%[save]]\n\t"
+                     "mov sp, %[load]\n\t"
+                     "ldp x29, x9, [sp], #16\n\t"
+                     "br x9\n"
+                     "1:\thint #36\n\t" /* bti j */
+                     : [save] "+r"(save), [load] "+r"(load)
+                     :
+                     : "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10",
+                       "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18",
+                       "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26",
+                       "x27", "x28", "x30", "v0", "v1", "v2", "v3", "v4",
+                       "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
+                       "v13", "v14", "v15", "v16", "v17", "v18", "v19",
+                       "v20", "v21", "v22", "v23", "v24", "v25", "v26",
+                       "v27", "v28", "v29", "v30", "v31", "memory", "cc");
+}
+#else
+#error "no assembly context switch for this architecture; use ucontext"
+#endif
 #endif
 
 #endif /* LWP_ARCH_SWITCH_H */
