@@ -361,16 +361,13 @@ int LWP_QWait(void)
 
 int LWP_QSignal(PROCESS pid)
 {
-    struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
+    int rc = lwp__handle(pid, &p);
 
-    if (!rt)
-        return LWP_EINIT;
-    p = lwp__pcb_lookup(rt, pid);
-    if (!p)
-        return LWP_EBADPID;
+    if (rc != LWP_SUCCESS)
+        return rc;
     if (++p->qpending != 0 || !p->qwaiting)
         return LWP_ENOWAIT;
-    lwp__make_runnable(rt, p);
+    lwp__make_runnable(lwp__rt, p);
     return LWP_SUCCESS;
 }

@@ -189,12 +189,10 @@ PROCESS LWP_ThisProcess(void)
 int LWP_GetProcessPriority(PROCESS pid, int *priority)
 {
     struct lwp_pcb *p;
+    int rc = lwp__handle(pid, &p);
 
-    if (!lwp__rt)
-        return LWP_EINIT;
-    p = lwp__pcb_lookup(lwp__rt, pid);
-    if (!p)
-        return LWP_EBADPID;
+    if (rc != LWP_SUCCESS)
+        return rc;
     if (!priority)
         return LWP_EBADARG;
     *priority = p->priority;

@@ -244,6 +244,9 @@ void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p);
 struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);
 void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p);
 struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid);
+/* The live LWP behind a caller's handle: LWP_SUCCESS, LWP_EINIT or
+ * LWP_EBADPID. */
+int lwp__handle(PROCESS pid, struct lwp_pcb **out);
 int lwp__pcb_set_name(struct lwp_pcb *p, const char *name);
 void lwp__pcbs_term(struct lwp_runtime *rt);
 #define LWP_FOR_EACH_LIVE(rt, var, body)                                     \

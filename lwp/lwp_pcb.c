@@ -132,6 +132,14 @@ struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid)
     return NULL;
 }
 
+int lwp__handle(PROCESS pid, struct lwp_pcb **out)
+{
+    if (!lwp__rt)
+        return LWP_EINIT;
+    *out = lwp__pcb_lookup(lwp__rt, pid);
+    return *out ? LWP_SUCCESS : LWP_EBADPID;
+}
+
 int lwp__pcb_set_name(struct lwp_pcb *p, const char *name)
 {
     size_t n = 0;

@@ -278,12 +278,10 @@ int LWP_DestroyProcess(PROCESS pid)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
+    int rc = lwp__handle(pid, &p);
 
-    if (!rt)
-        return LWP_EINIT;
-    p = lwp__pcb_lookup(rt, pid);
-    if (!p)
-        return LWP_EBADPID;
+    if (rc != LWP_SUCCESS)
+        return rc;
     LWP_DEBUG("LWP_DestroyProcess \"%s\"", p->name);
     if (p == rt->current)
         lwp__exit_current(rt);

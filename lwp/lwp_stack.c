@@ -317,12 +317,10 @@ int LWP_StackUsed(PROCESS pid, int *max, int *used)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
+    int rc = lwp__handle(pid, &p);
 
-    if (!rt)
-        return LWP_EINIT;
-    p = lwp__pcb_lookup(rt, pid);
-    if (!p)
-        return LWP_EBADPID;
+    if (rc != LWP_SUCCESS)
+        return rc;
     if (!max || !used)
         return LWP_EBADARG;
     if (!p->stack_lo)

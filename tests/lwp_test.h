@@ -21,6 +21,11 @@ void lwpt_teardown(void);
 /* Create an LWP or fail the test. */
 PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name);
 
+/* Busy-wait `ms` milliseconds of monotonic time without yielding. */
+void lwpt_spin_ms(long ms);
+/* Read what a redirected stream got into buf (NUL-terminated). */
+void lwpt_slurp(FILE *f, char *buf, size_t cap);
+
 /* Non-zero when running under valgrind, which cannot hold as many
  * mappings as the scale tests make nor deliver guard-page faults the way
  * the kernel does. */

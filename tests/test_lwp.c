@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lwp_test.h"
 
@@ -54,6 +55,24 @@ PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name)
 #define LWPT_HAVE_VALGRIND 1
 #endif
 #endif
+
+void lwpt_spin_ms(long ms)
+{
+    struct timespec t0, t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000 +
+               (t.tv_nsec - t0.tv_nsec) / 1000000 <
+           ms);
+}
+
+void lwpt_slurp(FILE *f, char *buf, size_t cap)
+{
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+}
 
 int lwpt_under_valgrind(void)
 {

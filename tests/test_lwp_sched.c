@@ -208,14 +208,7 @@ Test(lwp_sched, deadlock_message_names_the_waiters, .timeout = 30)
 
 static void busy_for_ms(void *arg)
 {
-    struct timespec t0, t;
-    long ms = (long)(intptr_t)arg;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    do
-        clock_gettime(CLOCK_MONOTONIC, &t);
-    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 <
-           ms);
+    lwpt_spin_ms((long)(intptr_t)arg);
     LWP_DispatchProcess();
 }
 
@@ -229,9 +222,8 @@ Test(lwp_sched, too_much_cpu_is_reported, .init = lwpt_setup,
     lwpt_spawn(busy_for_ms, LWP_MAX_PRIORITY, (void *)(intptr_t)100, "hog");
     timerclear(&cont_sw_threshold);
     fflush(stderr);
-    char buf[4096] = "";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stderr());
-    buf[n] = '\0';
+    char buf[4096];
+    lwpt_slurp(cr_get_redirected_stderr(), buf, sizeof(buf));
     cr_assert_not_null(strstr(buf, "***LWP hog("), "got: %s", buf);
     cr_assert_not_null(strstr(buf, "took too much cpu"));
 }
@@ -244,21 +236,15 @@ Test(lwp_sched, run_wait_too_long_is_reported, .init = lwpt_setup,
     /* "late" becomes runnable, then main hogs the CPU for 60 ms. */
     lwpt_spawn(note_low, 1, "late", "late");
     busy_for_ms((void *)(intptr_t)0);
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    do
-        clock_gettime(CLOCK_MONOTONIC, &t);
-    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 <
-           60);
+    lwpt_spin_ms(60);
     static int ev;
     LWP_CreateProcess(lwpt_signal, 0, 0, &ev, "w",
                       NULL);
     LWP_WaitProcess(&ev);
     timerclear(&run_wait_threshold);
     fflush(stderr);
-    char buf[4096] = "";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stderr());
-    buf[n] = '\0';
+    char buf[4096];
+    lwpt_slurp(cr_get_redirected_stderr(), buf, sizeof(buf));
     cr_assert_not_null(strstr(buf, "***LWP late("), "got: %s", buf);
     cr_assert_not_null(strstr(buf, "run-wait too long"));
 }
@@ -271,9 +257,8 @@ Test(lwp_sched, trace_processes_prints_queues, .init = lwpt_setup,
     lwpt_spawn(note_low, LWP_MAX_PRIORITY, "t", "traced-one");
     LWP_TraceProcesses = 0;
     fflush(stdout);
-    char buf[4096] = "";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, cr_get_redirected_stdout());
-    buf[n] = '\0';
+    char buf[4096];
+    lwpt_slurp(cr_get_redirected_stdout(), buf, sizeof(buf));
     cr_assert_not_null(strstr(buf, "[Priority 4, runnable (1): \"traced-one\"]"),
                        "got: %s", buf);
     cr_assert_not_null(strstr(buf, "\"traced-one\""));
