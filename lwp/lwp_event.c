@@ -338,8 +338,10 @@ int LWP_INTERNALSIGNAL(const void *event, int yield)
     if (!event)
         return LWP_EBADEVENT;
     rc = signal_event(rt, event);
+    /* Out of line: inlining the switch here would make every
+     * LWP_NoYieldSignal save and restore all callee-saved registers. */
     if (yield)
-        lwp__yield_inline(rt);
+        lwp__yield(rt);
     return rc;
 }
 
