@@ -104,14 +104,11 @@ LWP_NO_ASAN size_t lwp__stack_used(struct lwp_pcb *p)
 
 /* ---- Pool ---- */
 
-static struct lwp_stack_class *class_of(struct lwp_runtime *rt, size_t size,
-                                        int create)
+static struct lwp_stack_class *class_search(struct lwp_runtime *rt,
+                                            size_t size, int create)
 {
     struct lwp_stack_class *empty = NULL;
 
-    /* Programs use few stack sizes, usually one: try the last one first. */
-    if (rt->last_class && rt->last_class->size == size)
-        return rt->last_class;
     for (int i = 0; i < LWP_STACK_CLASSES; i++) {
         if (rt->stacks[i].size == size)
             return rt->last_class = &rt->stacks[i];
@@ -122,6 +119,15 @@ static struct lwp_stack_class *class_of(struct lwp_runtime *rt, size_t size,
         return NULL;
     empty->size = size;
     return rt->last_class = empty;
+}
+
+/* Programs use few stack sizes, usually one: try the last one first. */
+static inline struct lwp_stack_class *class_of(struct lwp_runtime *rt,
+                                               size_t size, int create)
+{
+    if (lwp_likely(rt->last_class && rt->last_class->size == size))
+        return rt->last_class;
+    return class_search(rt, size, create);
 }
 
 /* How many guarded stacks the kernel's mapping limit leaves room for:
@@ -239,8 +245,6 @@ int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
     p->counted = lwp_stackUseEnabled != 0;
     if (p->counted)
         clean(lo, size, dirty);
-    else if (dirty == DIRTY_UNKNOWN && *(uint64_t *)lo != 0)
-        *(uint64_t *)lo = 0; /* a deep earlier user; keep the word valid */
     p->canary = (uint64_t *)lo;
     p->stack_lo = lo;
     p->stack_size = size;
@@ -259,6 +263,11 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (rt->protect)
         lwp__protect_range(lo, p->stack_size, 0);
     unpoison(lo, p->stack_size);
+    /* A user that reached the very bottom left the magic word non-zero;
+     * reset it here, where its line is still cached from the last switch,
+     * so the next user starts with a valid word. */
+    if (*p->canary != 0)
+        *p->canary = 0;
     if (p->arena) {
         lwp__arena_put(p->arena, make_hdr(p, lo));
         p->arena = NULL;

@@ -13,6 +13,7 @@
 #define LWP_ARCH_SWITCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef LWP_SWITCH_UCONTEXT
 #include <ucontext.h>
@@ -42,17 +43,42 @@ static inline void *lwp__arch_sp(const struct lwp_arch_ctx *ctx)
 
 /* Prepare `ctx` so that switching to it runs fn(arg) on the stack
  * [stack_lo, stack_lo + size). fn must never return. */
+#ifdef LWP_SWITCH_UCONTEXT
 void lwp__arch_make(struct lwp_arch_ctx *ctx, void *stack_lo, size_t size,
                     void (*fn)(void *), void *arg);
+#endif
 
 /* Save the running context into `from` and resume `to`. Returns when some
  * later switch resumes `from`. */
 #if defined(LWP_SWITCH_UCONTEXT)
 void lwp__arch_swap(struct lwp_arch_ctx *from, struct lwp_arch_ctx *to);
 #else
-/* Builds the first frame of a new context below stack_top (in the .S file
- * of the architecture, which also holds lwp__arch_start). */
-void *lwp__arch_frame(void *stack_top, void (*fn)(void *), void *arg);
+/* First code of a new context (in the .S file of the architecture): pops
+ * fn and arg from the frame below and calls fn(arg). */
+void lwp__arch_start(void);
+
+/* The first frame of a new context, from its stack pointer up: where the
+ * switch resumes, the frame pointer it restores, then fn and arg for
+ * lwp__arch_start. With the top 16-byte aligned, the stack is aligned as
+ * the ABI wants when lwp__arch_start calls fn. Built here in C, inline,
+ * because creating an LWP is on a hot path too. */
+static inline void lwp__arch_make(struct lwp_arch_ctx *ctx, void *stack_lo,
+                                  size_t size, void (*fn)(void *), void *arg)
+{
+    uintptr_t top = ((uintptr_t)stack_lo + size) & ~(uintptr_t)15;
+    void **frame = (void **)(top - 4 * sizeof(void *));
+
+#if defined(__x86_64__)
+    frame[0] = (void *)(uintptr_t)lwp__arch_start; /* resume address */
+    frame[1] = NULL;                               /* rbp */
+#else
+    frame[0] = NULL;                               /* x29 */
+    frame[1] = (void *)(uintptr_t)lwp__arch_start; /* resume address */
+#endif
+    frame[2] = (void *)(uintptr_t)fn;
+    frame[3] = arg;
+    ctx->sp = frame;
+}
 
 /*
  * The switch itself is inline assembly that jumps rather than calls and

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * New contexts for AArch64, AAPCS64, ELF (GNU as). The switch itself is
- * inline assembly in switch.h; it leaves a suspended context's stack
+ * The start of new contexts for AArch64, AAPCS64, ELF (GNU as). The
+ * switch itself is inline assembly in switch.h, which also builds new
+ * frames; it leaves a suspended context's stack
  * pointer pointing at:
  *
  *     sp + 0   x29 (frame pointer)
@@ -14,23 +15,6 @@
  * clobbered by the inline switch, so the compiler keeps nothing in them.
  */
         .text
-
-/* void *lwp__arch_frame(void *stack_top, void (*fn)(void *), void *arg) */
-        .globl  lwp__arch_frame
-        .hidden lwp__arch_frame
-        .type   lwp__arch_frame, %function
-        .p2align 4
-lwp__arch_frame:
-        .cfi_startproc
-        hint    #34             /* bti c */
-        and     x0, x0, #~15
-        sub     x0, x0, #32
-        adr     x3, lwp__arch_start
-        stp     xzr, x3, [x0, #0]
-        stp     x1, x2, [x0, #16]
-        ret
-        .cfi_endproc
-        .size   lwp__arch_frame, .-lwp__arch_frame
 
 /* First code of every new context, reached by the switch's branch: call
  * fn(arg) with sp 16-byte aligned. fn never returns. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * New contexts for x86-64, System V ABI, ELF (GNU as). The switch itself
- * is inline assembly in switch.h; it leaves a suspended context's stack
- * pointer pointing at:
+ * The start of new contexts for x86-64, System V ABI, ELF (GNU as). The
+ * switch itself is inline assembly in switch.h, which also builds new
+ * frames; it leaves a suspended context's stack pointer pointing at:
  *
  *     sp + 0   resume address (lwp__arch_start for a new context)
  *     sp + 8   rbp
@@ -15,29 +15,6 @@
  * clobbered by the inline switch, so the compiler keeps nothing in them.
  */
         .text
-
-/* void *lwp__arch_frame(void *stack_top, void (*fn)(void *), void *arg)
- * Builds the first frame of a new context below stack_top and returns its
- * stack pointer. After the switch pops two words and lwp__arch_start pops
- * two more, rsp is stack_top rounded down to 16 bytes, so the call in
- * lwp__arch_start leaves fn's stack aligned as the ABI requires. */
-        .globl  lwp__arch_frame
-        .hidden lwp__arch_frame
-        .type   lwp__arch_frame, @function
-        .p2align 4
-lwp__arch_frame:
-        .cfi_startproc
-        endbr64
-        andq    $-16, %rdi
-        leaq    -32(%rdi), %rax
-        leaq    lwp__arch_start(%rip), %rcx
-        movq    %rcx, 0(%rax)
-        movq    $0, 8(%rax)
-        movq    %rsi, 16(%rax)
-        movq    %rdx, 24(%rax)
-        ret
-        .cfi_endproc
-        .size   lwp__arch_frame, .-lwp__arch_frame
 
 /* First code of every new context, reached by the switch's jump: call
  * fn(arg). fn never returns; the undefined return address ends backtraces
