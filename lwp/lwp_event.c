@@ -147,11 +147,14 @@ static void node_unlink(struct lwp_evtable *t, struct lwp_waitnode *n)
         remove_record(t, e);
 }
 
-/* Unlink every still-linked wait entry of p (it is leaving the wait). */
-void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p)
+/* Unlink every still-linked wait entry of p (it is leaving the wait),
+ * except those of `skip`: a signalled event whose record is already out of
+ * the table and whose FIFO is being walked. */
+void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p,
+                       const struct lwp_event *skip)
 {
     for (int i = 0; i < p->eventcnt; i++)
-        if (p->nodes[i].ev)
+        if (p->nodes[i].ev && p->nodes[i].ev != skip)
             node_unlink(&rt->events, &p->nodes[i]);
 }
 
@@ -279,17 +282,6 @@ int LWP_MwaitProcess(int wcount, const void *evlist[])
 }
 
 /* Count one matched entry of a waiter; wake it when its count is done. */
-/* Unlink p's entries that are still linked, except those of the event
- * being signalled (its record is already out of the table and its FIFO
- * is being walked). */
-static void unlink_others(struct lwp_runtime *rt, struct lwp_pcb *p,
-                          const struct lwp_event *signalled)
-{
-    for (int i = 0; i < p->eventcnt; i++)
-        if (p->nodes[i].ev && p->nodes[i].ev != signalled)
-            node_unlink(&rt->events, &p->nodes[i]);
-}
-
 /* Count one matched entry; wake its LWP when its count is done. */
 static inline void count_match(struct lwp_runtime *rt, struct lwp_waitnode *n,
                                const struct lwp_event *e)
@@ -302,7 +294,7 @@ static inline void count_match(struct lwp_runtime *rt, struct lwp_waitnode *n,
         return;
     p->wakevent = (int)(n - p->nodes) + 1;
     if (p->eventcnt > 1)
-        unlink_others(rt, p, e);
+        lwp__unlink_nodes(rt, p, e);
     lwp__make_runnable(rt, p);
 }
 
@@ -368,7 +360,8 @@ int LWP_QSignal(PROCESS pid)
 
     if (rc != LWP_SUCCESS)
         return rc;
-    if (++p->qpending != 0 || !p->qwaiting)
+    /* Only an LWP blocked in LWP_QWait has qpending -1. */
+    if (++p->qpending != 0)
         return LWP_ENOWAIT;
     lwp__make_runnable(lwp__rt, p);
     return LWP_SUCCESS;

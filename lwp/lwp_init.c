@@ -97,7 +97,6 @@ static int make_main(struct lwp_runtime *rt, int priority)
     m->canary = &main_canary;
     rt->main = m;
     rt->current = m;
-    rt->nlive = 1;
     lwp__make_runnable(rt, m);
     return 0;
 }

@@ -21,7 +21,6 @@
 #define LWP_MINSTACK 32768
 #define LWP_MAXSTACK (1L << 30) /* larger requests get LWP_ENOMEM */
 #define LWP_MAXROCKS 8
-#define LWP_STACKMAGIC 0xBADBADBAu
 #define LWP_NAME_INLINE 32
 #define LWP_INLINE_NODES 2
 #define LWP_PCB_PER_SLAB 256
@@ -115,7 +114,6 @@ struct lwp_pcb {
 /* Written in the top bytes of a stack while it is unused (pooled, or in
  * an arena's free list). */
 struct lwp_pooled {
-    uint32_t magic;
     uint32_t dirty; /* bytes below the top that may be non-zero */
     struct lwp_pooled *next;
     unsigned int vg_id;
@@ -150,7 +148,6 @@ struct lwp_runtime {
     struct lwp_pcb *last_from;       /* LWP switched away from last */
     struct lwp_pcb *main;
     struct lwp_pcb *cont_sw_id;      /* whose run last_context_switch times */
-    int nlive;                       /* LWPs not FREE/DEAD */
 
     struct lwp_evtable events;
 
@@ -238,7 +235,8 @@ void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p);
 /* ---- lwp_event.c ---- */
 int lwp__events_init(struct lwp_evtable *t);
 void lwp__events_term(struct lwp_evtable *t);
-void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p,
+                       const struct lwp_event *skip);
 
 /* ---- lwp_pcb.c ---- */
 struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);

@@ -236,7 +236,6 @@ int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
     p->parm = parm;
     p->index = lwp_nextindex++;
     lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
-    rt->nlive++;
     lwp__make_runnable(rt, p);
     lwp__yield_inline(rt);
     if (pid)
@@ -257,9 +256,8 @@ void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (p->state == LWP_ST_READY)
         lwp__runq_remove(rt, p);
     else
-        lwp__unlink_nodes(rt, p);
+        lwp__unlink_nodes(rt, p, NULL);
     p->state = LWP_ST_DEAD;
-    rt->nlive--;
 }
 
 void lwp__exit_current(struct lwp_runtime *rt)

@@ -214,7 +214,6 @@ static struct lwp_pooled *make_hdr(struct lwp_pcb *p, char *lo)
         p->counted ? dirty_depth(lo, p->stack_size) : DIRTY_UNKNOWN;
 
     h->dirty = dirty != DIRTY_UNKNOWN && dirty < POOL_HDR ? POOL_HDR : dirty;
-    h->magic = LWP_STACKMAGIC;
     h->vg_id = p->vg_id;
     return h;
 }
