@@ -14,9 +14,8 @@
 #include "lwp_sched_inline.h"
 
 #define EV_INITIAL_SHIFT 56 /* 256 buckets */
-#define EV_CHUNK 256        /* records allocated at a time */
 
-static size_t bucket_of(const struct lwp_evtable *t, const void *addr)
+static inline size_t bucket_of(const struct lwp_evtable *t, const void *addr)
 {
     return (size_t)(((uint64_t)(uintptr_t)addr * 0x9E3779B97F4A7C15ull) >>
                     t->shift);
@@ -33,38 +32,16 @@ int lwp__events_init(struct lwp_evtable *t)
 
 void lwp__events_term(struct lwp_evtable *t)
 {
-    for (size_t i = 0; i < t->nchunks; i++)
-        free(t->chunks[i]);
-    free(t->chunks);
     free(t->buckets);
     memset(t, 0, sizeof(*t));
 }
 
-static int grow_records(struct lwp_evtable *t)
-{
-    struct lwp_event *chunk = malloc(EV_CHUNK * sizeof(*chunk));
-    void **chunks = realloc(t->chunks, (t->nchunks + 1) * sizeof(void *));
-
-    if (chunks)
-        t->chunks = chunks;
-    if (!chunk || !chunks) {
-        free(chunk);
-        return -1;
-    }
-    t->chunks[t->nchunks++] = chunk;
-    for (int i = 0; i < EV_CHUNK; i++) {
-        chunk[i].hnext = t->free;
-        t->free = &chunk[i];
-    }
-    return 0;
-}
-
 /* Double the table when there are more events than buckets. Failure to
  * grow only costs speed, so it is not reported. */
-static void maybe_rehash(struct lwp_evtable *t)
+static void __attribute__((noinline, cold)) maybe_rehash(struct lwp_evtable *t)
 {
     size_t n = t->nbuckets * 2;
-    struct lwp_event **nb;
+    struct lwp_waitnode **nb;
 
     if (t->shift <= 33)
         return;
@@ -73,12 +50,12 @@ static void maybe_rehash(struct lwp_evtable *t)
         return;
     t->shift--;
     for (size_t i = 0; i < t->nbuckets; i++) {
-        struct lwp_event *e = t->buckets[i], *next;
-        for (; e; e = next) {
-            size_t b = bucket_of(t, e->addr);
-            next = e->hnext;
-            e->hnext = nb[b];
-            nb[b] = e;
+        struct lwp_waitnode *h = t->buckets[i], *next;
+        for (; h; h = next) {
+            size_t b = bucket_of(t, h->addr);
+            next = h->hnext;
+            h->hnext = nb[b];
+            nb[b] = h;
         }
     }
     free(t->buckets);
@@ -86,75 +63,74 @@ static void maybe_rehash(struct lwp_evtable *t)
     t->nbuckets = n;
 }
 
-static inline struct lwp_event *lookup(struct lwp_evtable *t, const void *addr,
-                                struct lwp_event ***link)
+/* The chain link that points at the head entry of addr, or at the NULL
+ * that ends the chain when nobody waits on addr. */
+static inline struct lwp_waitnode **find_link(struct lwp_evtable *t,
+                                              const void *addr)
 {
-    struct lwp_event **pp = &t->buckets[bucket_of(t, addr)];
+    struct lwp_waitnode **pp = &t->buckets[bucket_of(t, addr)];
 
-    for (; *pp; pp = &(*pp)->hnext)
-        if ((*pp)->addr == addr)
-            break;
-    *link = pp;
-    return *pp;
+    while (*pp && (*pp)->addr != addr)
+        pp = &(*pp)->hnext;
+    return pp;
 }
 
-/* The record of addr, created if needed; NULL only when out of memory. */
-static inline struct lwp_event *find_or_add(struct lwp_evtable *t, const void *addr)
+/* Entry i of p joins the FIFO of addr, as its head if nobody waits yet. */
+static inline void link_node(struct lwp_evtable *t, struct lwp_pcb *p, int i,
+                             const void *addr)
 {
-    struct lwp_event **link, *e = lookup(t, addr, &link);
+    struct lwp_waitnode *n = &p->nodes[i];
+    struct lwp_waitnode **link = find_link(t, addr), *h = *link;
 
-    if (e)
-        return e;
-    if (!t->free && grow_records(t) != 0)
-        return NULL;
-    e = t->free;
-    t->free = e->hnext;
-    e->addr = addr;
-    e->head = e->tail = NULL;
-    e->hnext = NULL;
-    *link = e;
+    n->pcb = p;
+    n->addr = addr;
+    n->slot = i;
+    if (h) {
+        n->head = 0;
+        n->next = h;
+        n->prev = h->prev;
+        h->prev->next = n;
+        h->prev = n;
+        return;
+    }
+    n->head = 1;
+    n->next = n->prev = n;
+    n->hnext = NULL;
+    *link = n;
     if (lwp_unlikely(++t->count > t->nbuckets))
         maybe_rehash(t);
-    return e;
 }
 
-static void remove_record(struct lwp_evtable *t, struct lwp_event *e)
-{
-    struct lwp_event **link;
-
-    lookup(t, e->addr, &link);
-    LWP_ASSERT(*link == e, "LWP_INTERNALSIGNAL");
-    *link = e->hnext;
-    e->hnext = t->free;
-    t->free = e;
-    t->count--;
-}
-
+/* Take a still-linked entry out of its FIFO (its LWP stops waiting for
+ * another reason); a head hands its place in the chain to its successor. */
 static void node_unlink(struct lwp_evtable *t, struct lwp_waitnode *n)
 {
-    struct lwp_event *e = n->ev;
-
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        e->head = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        e->tail = n->prev;
-    n->ev = NULL;
-    if (!e->head)
-        remove_record(t, e);
+    if (n->head) {
+        struct lwp_waitnode **link = find_link(t, n->addr);
+        LWP_ASSERT(*link == n, "LWP_INTERNALSIGNAL");
+        if (n->next == n) {
+            *link = n->hnext;
+            t->count--;
+        } else {
+            struct lwp_waitnode *m = n->next;
+            m->head = 1;
+            m->hnext = n->hnext;
+            *link = m;
+        }
+    }
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->addr = NULL;
 }
 
 /* Unlink every still-linked wait entry of p (it is leaving the wait),
- * except those of `skip`: a signalled event whose record is already out of
- * the table and whose FIFO is being walked. */
+ * except those on `skip`: the address being signalled, whose FIFO is
+ * already out of the table and being walked. */
 void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p,
-                       const struct lwp_event *skip)
+                       const void *skip)
 {
     for (int i = 0; i < p->eventcnt; i++)
-        if (p->nodes[i].ev && p->nodes[i].ev != skip)
+        if (p->nodes[i].addr && p->nodes[i].addr != skip)
             node_unlink(&rt->events, &p->nodes[i]);
 }
 
@@ -174,39 +150,6 @@ static int reserve_nodes(struct lwp_pcb *p, int n)
     return 0;
 }
 
-/* Records for every address first, so running out of memory part-way
- * leaves nothing half-linked (empty records are dropped again). */
-static int add_records(struct lwp_evtable *t, const void *evlist[], int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (find_or_add(t, evlist[i]))
-            continue;
-        for (int j = 0; j < i; j++) {
-            struct lwp_event **link, *e = lookup(t, evlist[j], &link);
-            if (e && !e->head)
-                remove_record(t, e);
-        }
-        return -1;
-    }
-    return 0;
-}
-
-static inline void link_node(struct lwp_event *e, struct lwp_pcb *p, int i)
-{
-    struct lwp_waitnode *n = &p->nodes[i];
-
-    n->pcb = p;
-    n->addr = e->addr;
-    n->ev = e;
-    n->next = NULL;
-    n->prev = e->tail;
-    if (e->tail)
-        e->tail->next = n;
-    else
-        e->head = n;
-    e->tail = n;
-}
-
 static int wait_on(struct lwp_runtime *rt, int wcount, const void *evlist[],
                    int ecount)
 {
@@ -219,18 +162,8 @@ static int wait_on(struct lwp_runtime *rt, int wcount, const void *evlist[],
     }
     if (reserve_nodes(cur, ecount) != 0)
         return LWP_ENOMEM;
-    if (ecount == 1) {
-        struct lwp_event *e = find_or_add(&rt->events, evlist[0]);
-        if (lwp_unlikely(!e))
-            return LWP_ENOMEM;
-        link_node(e, cur, 0);
-    } else {
-        struct lwp_event **link;
-        if (add_records(&rt->events, evlist, ecount) != 0)
-            return LWP_ENOMEM;
-        for (int i = 0; i < ecount; i++)
-            link_node(lookup(&rt->events, evlist[i], &link), cur, i);
-    }
+    for (int i = 0; i < ecount; i++)
+        link_node(&rt->events, cur, i, evlist[i]);
     cur->eventcnt = ecount;
     cur->waitcnt = wcount;
     cur->wakevent = 0;
@@ -243,18 +176,14 @@ int LWP_WaitProcess(const void *event)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *cur;
-    struct lwp_event *e;
 
     if (!event)
         return LWP_EBADEVENT;
     if (lwp_unlikely(!rt))
         return LWP_EINIT;
     /* The common case, kept lean: one event; nodes[] always has room. */
-    e = find_or_add(&rt->events, event);
-    if (lwp_unlikely(!e))
-        return LWP_ENOMEM;
     cur = rt->current;
-    link_node(e, cur, 0);
+    link_node(&rt->events, cur, 0, event);
     cur->eventcnt = 1;
     cur->waitcnt = 1;
     cur->wakevent = 0;
@@ -281,55 +210,58 @@ int LWP_MwaitProcess(int wcount, const void *evlist[])
     return wait_on(lwp__rt, wcount, evlist, ecount);
 }
 
-/* Count one matched entry of a waiter; wake it when its count is done. */
 /* Count one matched entry; wake its LWP when its count is done. */
 static inline void count_match(struct lwp_runtime *rt, struct lwp_waitnode *n,
-                               const struct lwp_event *e)
+                               const void *event)
 {
     struct lwp_pcb *p = n->pcb;
 
-    n->ev = NULL;
     n->addr = NULL;
     if (p->state != LWP_ST_WAITING || --p->waitcnt > 0)
         return;
-    p->wakevent = (int)(n - p->nodes) + 1;
-    if (p->eventcnt > 1)
-        lwp__unlink_nodes(rt, p, e);
+    p->wakevent = n->slot + 1;
+    if (lwp_unlikely(p->eventcnt > 1))
+        lwp__unlink_nodes(rt, p, event);
     lwp__make_runnable(rt, p);
 }
 
-static int signal_event(struct lwp_runtime *rt, const void *event)
+/* Every entry of the FIFO headed by h is matched. Its head is already out
+ * of the chain, so waking an LWP (which unlinks its entries on other
+ * addresses) never edits this FIFO while it is walked. */
+static void __attribute__((noinline)) match_all(struct lwp_runtime *rt,
+                                                struct lwp_waitnode *h,
+                                                const void *event)
 {
-    struct lwp_evtable *t = &rt->events;
-    struct lwp_event **link, *e = lookup(t, event, &link);
-    struct lwp_waitnode *n, *next;
+    struct lwp_waitnode *n = h, *next;
 
-    if (!e)
-        return LWP_ENOWAIT;
-    /* Every entry of this event is matched now: take the record out of
-     * the table first, so waking an LWP (which unlinks its entries of other
-     * events) never edits this FIFO while it is walked. */
-    *link = e->hnext;
-    e->hnext = t->free;
-    t->free = e;
-    t->count--;
-    for (n = e->head; n; n = next) {
+    do {
         next = n->next;
-        count_match(rt, n, e);
-    }
-    return LWP_SUCCESS;
+        count_match(rt, n, event);
+        n = next;
+    } while (n != h);
 }
 
 int LWP_INTERNALSIGNAL(const void *event, int yield)
 {
     struct lwp_runtime *rt = lwp__rt;
-    int rc;
+    struct lwp_waitnode **link, *h;
+    int rc = LWP_ENOWAIT;
 
     if (lwp_unlikely(!rt))
         return LWP_EINIT;
     if (!event)
         return LWP_EBADEVENT;
-    rc = signal_event(rt, event);
+    link = find_link(&rt->events, event);
+    h = *link;
+    if (h) {
+        *link = h->hnext;
+        rt->events.count--;
+        if (lwp_likely(h->next == h))
+            count_match(rt, h, event); /* the usual lone waiter */
+        else
+            match_all(rt, h, event);
+        rc = LWP_SUCCESS;
+    }
     /* Out of line: inlining the switch here would make every
      * LWP_NoYieldSignal save and restore all callee-saved registers. */
     if (yield)

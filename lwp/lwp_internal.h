@@ -48,32 +48,24 @@ enum lwp_state {
     LWP_ST_DEAD      /* exited or destroyed; handle invalid */
 };
 
-struct lwp_event;
-
-/* One entry of a blocked LWP's event list, linked into the FIFO of the
- * event it names. `ev` is NULL once the entry is matched or unlinked. */
+/* One entry of a blocked LWP's event list. The entries waiting on one
+ * address form a circular FIFO in the order they blocked; the first of
+ * them (`head` set) stands for the event in its hash bucket's chain, so an
+ * event with waiters needs no record of its own. */
 struct lwp_waitnode {
-    struct lwp_waitnode *next, *prev;
-    struct lwp_event *ev;
+    struct lwp_waitnode *next, *prev; /* FIFO of this address (circular) */
+    struct lwp_waitnode *hnext;       /* hash chain, on the head only */
     struct lwp_pcb *pcb;
-    const void *addr; /* as given; NULL once signalled (Coda does this) */
-};
-
-/* All current waiters of one address, in the order they blocked. */
-struct lwp_event {
-    const void *addr;
-    struct lwp_event *hnext; /* hash chain, or free list */
-    struct lwp_waitnode *head, *tail;
+    const void *addr; /* as given; NULL once signalled or unlinked */
+    int slot;         /* index in pcb->nodes */
+    int head;         /* first waiter: linked in the hash chain */
 };
 
 struct lwp_evtable {
-    struct lwp_event **buckets;
-    unsigned int shift;      /* hash = (addr * K) >> shift */
+    struct lwp_waitnode **buckets; /* chains of head entries */
+    unsigned int shift;            /* hash = (addr * K) >> shift */
     size_t nbuckets;
-    size_t count;            /* events with at least one waiter */
-    struct lwp_event *free;  /* recycled records */
-    void **chunks;           /* record allocations, freed at terminate */
-    size_t nchunks;
+    size_t count;                  /* addresses with at least one waiter */
 };
 
 struct lwp_rock {
@@ -236,7 +228,7 @@ void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p);
 int lwp__events_init(struct lwp_evtable *t);
 void lwp__events_term(struct lwp_evtable *t);
 void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p,
-                       const struct lwp_event *skip);
+                       const void *skip);
 
 /* ---- lwp_pcb.c ---- */
 struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);
