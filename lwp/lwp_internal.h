@@ -17,6 +17,9 @@
 
 #include "arch/switch.h"
 
+/* Internal symbols are never interposed: direct, not GOT, addressing. */
+#pragma GCC visibility push(hidden)
+
 #define LWP_NPRIO (LWP_MAX_PRIORITY + 1)
 #define LWP_MINSTACK 32768
 #define LWP_MAXSTACK (1L << 30) /* larger requests get LWP_ENOMEM */
@@ -279,5 +282,7 @@ static inline void *lwp__last_sp(const struct lwp_pcb *p)
     void *sp = lwp__arch_sp(&p->ctx);
     return sp ? sp : p->topstack;
 }
+
+#pragma GCC visibility pop
 
 #endif /* LWP_LWP_INTERNAL_H */
