@@ -167,6 +167,11 @@ unsigned int FT_ApproxTime(void)
     return (unsigned int)FT_LastTime.tv_sec;
 }
 
+void lwp__ft_note_time(const struct timeval *tv)
+{
+    FT_LastTime = *tv;
+}
+
 int64_t lwp__ft_mono_ns(void)
 {
     int64_t ns;

@@ -16,4 +16,8 @@ int64_t lwp__ft_mono_ns(void);
  * advanced by the monotonic clock since, so it never jumps. */
 void lwp__ft_timer_now(struct timeval *tv);
 
+/* IOMGR's once-per-loop-iteration refresh of the approximate clock: the
+ * wall-clock time its loop read. */
+void lwp__ft_note_time(const struct timeval *tv);
+
 #endif /* LWP_FASTTIME_INTERNAL_H */

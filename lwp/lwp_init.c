@@ -158,6 +158,8 @@ int LWP_TerminateProcessSupport(void)
         exit(1);
     }
     LWP_DEBUG("LWP_TerminateProcessSupport");
+    if (rt->on_terminate)
+        rt->on_terminate();
     if (rt->protect)
         LWP_UnProtectStacks();
     if (rt->zombie) {

@@ -104,6 +104,7 @@ struct lwp_pcb {
     char *name;                  /* name_buf or heap */
     char name_buf[LWP_NAME_INLINE];
     struct lwp_waitnode inline_nodes[LWP_INLINE_NODES];
+    void *io_req;                /* IOMGR request while selecting */
 };
 
 /* Written in the top bytes of a stack while it is unused (pooled, or in
@@ -167,8 +168,10 @@ struct lwp_runtime {
     struct sigaction old_segv;
     int segv_installed;
 
-    /* Called before an LWP is destroyed (IOMGR cancels its select). */
+    /* Hooks of the module above (IOMGR): before an LWP is destroyed (it
+     * cancels that LWP's select), and when LWP support terminates. */
     void (*on_destroy)(struct lwp_pcb *);
+    void (*on_terminate)(void);
 };
 
 extern struct lwp_runtime *lwp__rt;

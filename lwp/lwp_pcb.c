@@ -93,6 +93,7 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     p->nodecap = LWP_INLINE_NODES;
     p->name = p->name_buf;
     p->name_buf[0] = '\0';
+    p->io_req = NULL;
     return p;
 }
 

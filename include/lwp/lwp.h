@@ -262,4 +262,7 @@ LWP_EXPORT const char *LWP_StrError(int code);
 }
 #endif
 
+/* Coda declares IOMGR in <lwp/lwp.h>; so do we. */
+#include <lwp/iomgr.h>
+
 #endif /* LWP_LWP_H */

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOMGR: blocking I/O, timeouts and Unix signals for LWPs, on libev.
+ *
+ * Model. IOMGR_Initialize() creates the "IO MANAGER" LWP at priority 0 (the
+ * lowest). An LWP that calls IOMGR_Select() or IOMGR_WaitIO() is parked
+ * while libev watches its fds and its timeout; it becomes runnable again
+ * (joining the tail of its priority's run queue) when one of them fires.
+ * The IO MANAGER runs libev whenever it gets the CPU: without blocking if
+ * another priority-0 LWP is runnable, and blocking in the kernel when
+ * nothing at all can run, so an idle program uses no CPU. Run your own
+ * LWPs at priority 1 or above (LWP_NORMAL_PRIORITY is 3), as Coda advises:
+ * priority-0 LWPs share the CPU with the IO MANAGER and see more latency.
+ *
+ * Initialisation follows the LWP user guide: IOMGR_Initialize() alone
+ * initialises FastTime and LWP too (the caller becomes the main LWP at
+ * LWP_NORMAL_PRIORITY); calling FT_Init, LWP_Init and IOMGR_Initialize in
+ * that order also works. Later calls keep the first call's set-up.
+ *
+ * Confinement. As for every LWP call: only the OS thread that called
+ * LWP_Init(), never from a signal handler, except IOMGR_SoftSig() (which is
+ * async-signal-safe and may be called from any thread).
+ *
+ * Differences from Coda (deliberate fixes): nothing busy-spins; Unix
+ * signals have no lost-wake-up window and every signal number works,
+ * real-time ones included; an fd closed under a selecting LWP, an
+ * LWP_QSignal() of a selecting LWP and IOMGR_Finalize() with LWPs still
+ * selecting wake that LWP with an error (-1 and errno EBADF, EINTR or
+ * ECANCELED) instead of touching freed memory; IOMGR_Select() costs
+ * O(fds asked about), whatever FD_SETSIZE and the number of waiting LWPs.
+ */
+#ifndef LWP_IOMGR_H
+#define LWP_IOMGR_H
+
+#include <sys/select.h>
+#include <sys/time.h>
+
+#include <lwp/export.h>
+#include <lwp/lwp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ev_loop;
+
+/* Start IOMGR on libev's default loop, initialising FastTime and LWP first
+ * if nobody has. A second call does nothing and returns LWP_SUCCESS.
+ * Returns LWP_SUCCESS, LWP_ENOMEM, or LWP_ESYSTEM when libev has no usable
+ * backend. Never yields. */
+LWP_EXPORT int IOMGR_Initialize(void);
+
+/* The same on a loop the program owns (it is neither run by the program
+ * while LWPs use it nor destroyed by IOMGR_Finalize). Returns LWP_EBADARG
+ * for a NULL loop; otherwise as IOMGR_Initialize (a second call, with any
+ * loop, does nothing). Never yields. */
+LWP_EXPORT int IOMGR_InitializeWithLoop(struct ev_loop *loop);
+
+/* Stop IOMGR: every LWP still in IOMGR_Select/IOMGR_WaitIO is made
+ * runnable and gets -1 with errno ECANCELED, Unix signals handed to
+ * IOMGR_Signal get their previous actions back, pending soft signals are
+ * dropped and the IO MANAGER LWP is destroyed. IOMGR_Initialize may be
+ * called again afterwards. Returns LWP_SUCCESS, or LWP_EINIT if IOMGR is
+ * not running. Never yields. */
+LWP_EXPORT int IOMGR_Finalize(void);
+
+/* Coda's select for LWPs. Only bits below nfds of the three sets (any may
+ * be NULL) are looked at; nfds may exceed FD_SETSIZE for callers whose sets
+ * are that large, as with select(2).
+ * - timeout {0,0}: a polling select(2) of the caller's sets, returning what
+ *   select(2) returns (errno set on -1). Never yields.
+ * - otherwise the caller blocks until an fd is ready or the timeout (a
+ *   relative time from the call) passes; NULL or any negative field means
+ *   wait forever. With no fds this is the LWP sleep. May yield.
+ * On return from a blocking select the three sets hold exactly the ready
+ * fds (all cleared on timeout or error). Exceptional conditions (the e set)
+ * are TCP urgent data: libev cannot wait for them alone, so an e-set fd is
+ * also watched for reading and checked whenever the select wakes.
+ * Returns the number of (fd, set) pairs ready (an fd both readable and
+ * writable counts 2), 0 on timeout, -2 if cancelled by IOMGR_Cancel, -1 with
+ * errno EBADF (an fd is or became closed), EINTR (LWP_QSignal woke the
+ * caller; a Q-signal pending at the call also counts), ECANCELED
+ * (IOMGR_Finalize), EINVAL (negative nfds) or ENOMEM; LWP_EINIT if IOMGR
+ * is not running. */
+LWP_EXPORT int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
+                            fd_set *exceptfds, struct timeval *timeout);
+
+/* Readiness bits of IOMGR_WaitIO. */
+#define IOMGR_READ 0x1
+#define IOMGR_WRITE 0x2
+
+/* Extension: wait until fd is ready for `events` (IOMGR_READ, IOMGR_WRITE
+ * or both) or the timeout passes (NULL or negative = forever; {0,0} polls
+ * without yielding). The fast path for one-LWP-per-connection servers: no
+ * fd_set, no scan. May yield.
+ * Returns the ready bits (> 0), 0 on timeout, -2 if cancelled, -1 with
+ * errno as IOMGR_Select (EBADF also for a negative fd, EINVAL for events
+ * without a valid bit), or LWP_EINIT. */
+LWP_EXPORT int IOMGR_WaitIO(int fd, int events, struct timeval *timeout);
+
+/* Extension (also OpenAFS's): sleep `seconds` (<= 0: just yield). Returns
+ * 0, -2 if cancelled, -1 with errno EINTR/ECANCELED as IOMGR_Select, or
+ * LWP_EINIT. May yield. */
+LWP_EXPORT int IOMGR_Sleep(int seconds);
+
+/* One IOMGR pass in the caller: deliver pending signals, expire timeouts
+ * and poll every fd being selected on, waking the LWPs concerned (it does
+ * not yield to them, as in Coda). Returns non-zero if any LWP was made
+ * runnable, 0 if none or IOMGR is not running. */
+LWP_EXPORT int IOMGR_Poll(void);
+
+/* If pid is blocked in IOMGR_Select/IOMGR_WaitIO, end that call with -2 and
+ * make pid runnable; returns 0. Returns -1 if pid is not selecting (or is
+ * not a live LWP, or IOMGR is not running). Called automatically when a
+ * selecting LWP is destroyed. Never yields. */
+LWP_EXPORT int IOMGR_Cancel(PROCESS pid);
+
+/* Deliver Unix signal signo as LWP event `event`: each time signo arrives
+ * (deliveries between two IOMGR passes coalesce), the IO MANAGER calls
+ * LWP_NoYieldSignal(event). Because delivery happens in an LWP, "check a
+ * condition, then LWP_WaitProcess(event)" cannot miss a signal. Calling it
+ * again for the same signo changes the event. Never yields.
+ * Returns LWP_SUCCESS, LWP_EBADSIG (signo <= 0 or >= NSIG), LWP_EBADEVENT
+ * (NULL event), LWP_ESYSTEM (signo cannot be caught, e.g. SIGKILL) or
+ * LWP_EINIT. */
+LWP_EXPORT int IOMGR_Signal(int signo, char *event);
+
+/* Stop delivering signo and restore the action it had before
+ * IOMGR_Signal. Returns LWP_SUCCESS, LWP_EBADSIG (out of range or not
+ * handed to IOMGR_Signal) or LWP_EINIT. Never yields. */
+LWP_EXPORT int IOMGR_CancelSignal(int signo);
+
+/* Software interrupt: run aproc(arock) soon in a new LWP named
+ * "SignalHandler" (32 KiB stack, LWP_NORMAL_PRIORITY), created by the IO
+ * MANAGER. Async-signal-safe and callable from any thread. At most 4 may be
+ * pending. Returns 0, or -1 when 4 are already pending, aproc is NULL or
+ * IOMGR is not running. */
+LWP_EXPORT int IOMGR_SoftSig(void (*aproc)(void *), char *arock);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LWP_IOMGR_H */

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The IO MANAGER: set-up and tear-down, the manager LWP's loop, and the
+ * calls that act on another LWP's select (IOMGR_Cancel) or on the loop
+ * (IOMGR_Poll).
+ *
+ * The manager runs at priority 0, so it gets the CPU only when no LWP of
+ * higher priority is runnable. It then runs one libev iteration: without
+ * blocking if another priority-0 LWP is runnable, blocking in the kernel
+ * otherwise (nothing else can run until an event arrives). libev callbacks
+ * only record results and make LWPs runnable; they never switch, so the
+ * loop is never re-entered from another LWP's stack.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fasttime/fasttime_internal.h"
+#include "iomgr_internal.h"
+
+_Atomic(struct iomgr *) iomgr__mgr;
+
+static struct iomgr the_mgr;
+
+static struct iomgr *running(void)
+{
+    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
+}
+
+void iomgr__finish(struct iomgr *m, struct iomgr_req *r, enum iomgr_state st,
+                   int err)
+{
+    struct lwp_pcb *p = r->pcb;
+
+    if (r->state != IOMGR_WAITING)
+        return;
+    r->state = st;
+    r->err = err;
+    /* As LWP_QSignal would; an LWP already woken by a user's QSignal
+     * finds the outcome when it runs. */
+    if (p->qwaiting && ++p->qpending == 0) {
+        lwp__make_runnable(lwp__rt, p);
+        m->woken++;
+    }
+}
+
+/* FastTime's approximate clock follows the loop's idea of now. */
+static void note_loop_time(struct iomgr *m)
+{
+    ev_tstamp now = ev_now(m->loop);
+    struct timeval tv;
+
+    tv.tv_sec = (time_t)now;
+    tv.tv_usec = (suseconds_t)((now - (ev_tstamp)tv.tv_sec) * 1e6);
+    lwp__ft_note_time(&tv);
+}
+
+static void run_loop(struct iomgr *m, int flags)
+{
+    iomgr__check_new_fds(m);
+    m->pass++;
+    ev_run(m->loop, flags);
+    note_loop_time(m);
+    iomgr__run_softsigs(m);
+}
+
+/* Is any LWP other than the manager itself runnable? The manager runs
+ * only when priority 0 is the highest non-empty queue. */
+static int others_runnable(const struct lwp_runtime *rt)
+{
+    return rt->runmask != 1u || rt->runq[0]->next != rt->current;
+}
+
+static void manager_main(void *arg)
+{
+    struct iomgr *m = arg;
+
+    for (;;) {
+        run_loop(m, others_runnable(lwp__rt) ? EVRUN_NOWAIT : EVRUN_ONCE);
+        LWP_DispatchProcess();
+    }
+}
+
+static void on_destroy(struct lwp_pcb *p)
+{
+    struct iomgr *m = running();
+
+    if (!m)
+        return;
+    if (p == m->mgr && !m->finalizing) {
+        m->mgr = NULL; /* being destroyed already: not twice */
+        IOMGR_Finalize();
+        return;
+    }
+    if (p->io_req)
+        iomgr__forget(m, p);
+}
+
+static void on_terminate(void)
+{
+    if (running())
+        IOMGR_Finalize();
+}
+
+static int make_loop(struct iomgr *m, struct ev_loop *loop)
+{
+    memset(m, 0, sizeof(*m));
+    m->own_loop = loop == NULL;
+    m->loop = loop ? loop : ev_loop_new(EVFLAG_AUTO);
+    if (!m->loop)
+        return LWP_ESYSTEM;
+    m->waiting.next = m->waiting.prev = &m->waiting;
+    ev_init(&m->sweep, iomgr__sweep_cb);
+    m->sweep.repeat = IOMGR_SWEEP_SECONDS;
+    m->sweep.data = m;
+    /* Kept active (and counted by libev) for the manager's whole life, so
+     * an idle loop blocks instead of returning at once: a soft signal may
+     * always come. */
+    ev_async_init(&m->softsig_async, iomgr__softsig_cb);
+    m->softsig_async.data = m;
+    ev_async_start(m->loop, &m->softsig_async);
+    return LWP_SUCCESS;
+}
+
+static void drop_loop(struct iomgr *m)
+{
+    ev_async_stop(m->loop, &m->softsig_async);
+    ev_timer_stop(m->loop, &m->sweep);
+    if (m->own_loop)
+        ev_loop_destroy(m->loop);
+    m->loop = NULL;
+}
+
+static int start(struct ev_loop *loop)
+{
+    struct iomgr *m = &the_mgr;
+    PROCESS pid;
+    int rc;
+
+    if (running())
+        return LWP_SUCCESS;
+    lwp__ft_ensure_init();
+    if (!lwp__rt) {
+        rc = LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &pid);
+        if (rc != LWP_SUCCESS)
+            return rc;
+    }
+    rc = make_loop(m, loop);
+    if (rc != LWP_SUCCESS)
+        return rc;
+    atomic_store(&iomgr__mgr, m);
+    lwp__rt->on_destroy = on_destroy;
+    lwp__rt->on_terminate = on_terminate;
+    rc = LWP_CreateProcess(manager_main, IOMGR_STACK, 0, m, "IO MANAGER",
+                           &pid);
+    if (rc != LWP_SUCCESS) {
+        atomic_store(&iomgr__mgr, NULL);
+        drop_loop(m);
+        return rc;
+    }
+    m->mgr = pid;
+    return LWP_SUCCESS;
+}
+
+int IOMGR_Initialize(void)
+{
+    return start(NULL);
+}
+
+int IOMGR_InitializeWithLoop(struct ev_loop *loop)
+{
+    if (!loop)
+        return LWP_EBADARG;
+    return start(loop);
+}
+
+/* Every waiting LWP gets -1/ECANCELED; its request stays in its frame. */
+static void cancel_all_waiters(struct iomgr *m)
+{
+    while (m->waiting.next != &m->waiting) {
+        struct iomgr_req *r = m->waiting.next;
+        iomgr__req_stop(m, r);
+        iomgr__finish(m, r, IOMGR_FAILED, ECANCELED);
+    }
+}
+
+int IOMGR_Finalize(void)
+{
+    struct iomgr *m = running();
+    struct lwp_pcb *mgr;
+
+    if (!m || m->finalizing)
+        return LWP_EINIT;
+    m->finalizing = 1;
+    cancel_all_waiters(m);
+    iomgr__signals_stop(m);
+    for (int i = 0; i < IOMGR_SOFTSIG_SLOTS; i++)
+        atomic_store(&m->softsig[i].state, 0);
+    atomic_store(&iomgr__mgr, NULL);
+    mgr = m->mgr;
+    m->mgr = NULL;
+    if (mgr && mgr != lwp__rt->current)
+        LWP_DestroyProcess(mgr);
+    drop_loop(m);
+    lwp__rt->on_destroy = NULL;
+    lwp__rt->on_terminate = NULL;
+    m->finalizing = 0;
+    return LWP_SUCCESS;
+}
+
+int IOMGR_Poll(void)
+{
+    struct iomgr *m = running();
+    int before;
+
+    if (!m)
+        return 0;
+    before = m->woken;
+    run_loop(m, EVRUN_NOWAIT);
+    return m->woken != before;
+}
+
+int IOMGR_Cancel(PROCESS pid)
+{
+    struct iomgr *m = running();
+    struct lwp_pcb *p;
+    struct iomgr_req *r;
+
+    if (!m || lwp__handle(pid, &p) != LWP_SUCCESS || !p->io_req)
+        return -1;
+    r = p->io_req;
+    if (r->state != IOMGR_WAITING)
+        return -1; /* already over; its LWP just has not run yet */
+    iomgr__req_stop(m, r);
+    iomgr__finish(m, r, IOMGR_CANCELLED, 0);
+    return 0;
+}
+
+void iomgr__forget(struct iomgr *m, struct lwp_pcb *p)
+{
+    struct iomgr_req *r = p->io_req;
+
+    iomgr__req_stop(m, r);
+    /* The destroyed LWP never returns to free what its select allocated. */
+    if (r->watch != r->inline_watch)
+        free(r->watch);
+    p->io_req = NULL;
+}
+
+void iomgr__run_softsigs(struct iomgr *m)
+{
+    for (int i = 0; i < IOMGR_SOFTSIG_SLOTS; i++) {
+        struct iomgr_softsig *s = &m->softsig[i];
+        void (*proc)(void *);
+        char *rock;
+        PROCESS pid;
+
+        if (atomic_load_explicit(&s->state, memory_order_acquire) != 2)
+            continue;
+        proc = s->proc;
+        rock = s->rock;
+        atomic_store_explicit(&s->state, 0, memory_order_release);
+        /* Creation yields to the handler when it outranks the caller. */
+        if (LWP_CreateProcess(proc, IOMGR_SOFTSIG_STACK, LWP_NORMAL_PRIORITY,
+                              rock, "SignalHandler", &pid) == LWP_SUCCESS)
+            m->woken++;
+        if (running() != m)
+            return; /* the handler finalized IOMGR */
+    }
+}

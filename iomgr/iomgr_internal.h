@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOMGR's private state. A selecting LWP's request lives in its own stack
+ * frame (IOMGR_Select/IOMGR_WaitIO), linked into the manager's list while
+ * it waits; nothing in the manager outlives the call that made it, so a
+ * destroyed, cancelled or woken LWP leaves nothing behind to touch.
+ */
+#ifndef LWP_IOMGR_INTERNAL_H
+#define LWP_IOMGR_INTERNAL_H
+
+#include <ev.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include <lwp/iomgr.h>
+
+#include "lwp/lwp_internal.h"
+
+#pragma GCC visibility push(hidden)
+
+#define IOMGR_STACK 0x10000      /* the IO MANAGER's stack */
+#define IOMGR_SOFTSIG_STACK 0x8000 /* Coda's, for "SignalHandler" LWPs */
+#define IOMGR_SOFTSIG_SLOTS 4
+#define IOMGR_INLINE_WATCH 4      /* fds watched without malloc */
+#define IOMGR_SWEEP_SECONDS 1.0   /* closed-fd check period */
+#define IOMGR_EXCEPT_SECONDS 0.01 /* exceptional-condition poll period */
+
+enum iomgr_state {
+    IOMGR_WAITING = 0,
+    IOMGR_READY,     /* an fd fired */
+    IOMGR_TIMEDOUT,
+    IOMGR_CANCELLED, /* IOMGR_Cancel: returns -2 */
+    IOMGR_FAILED     /* returns -1 with req->err */
+};
+
+/* What a request wants of one fd (IOMGR_READ, IOMGR_WRITE, and
+ * IOMGR_EXCEPT for the e set), and what libev reported. */
+#define IOMGR_EXCEPT 0x4
+struct iomgr_watch {
+    ev_io io;
+    int want;
+    int got;
+};
+
+struct iomgr_req {
+    struct iomgr_req *next, *prev; /* the manager's list of waiters */
+    struct lwp_pcb *pcb;
+    enum iomgr_state state;
+    int err;                 /* errno for IOMGR_FAILED */
+    int linked;              /* on the list, watchers started */
+    int timed;               /* timer initialised and started */
+    int nwatch;
+    int nexcept;             /* watches with IOMGR_EXCEPT */
+    unsigned int since;      /* sweep generation when it started waiting */
+    unsigned int pass;       /* loop pass before which it started */
+    struct iomgr_watch *watch;
+    ev_timer timer;          /* timeout, if any */
+    ev_timer except_poll;    /* while nexcept > 0 */
+    struct iomgr_watch inline_watch[IOMGR_INLINE_WATCH];
+};
+
+struct iomgr_softsig {
+    atomic_int state; /* 0 free, 1 being filled, 2 pending */
+    void (*proc)(void *);
+    char *rock;
+};
+
+struct iomgr_sig {
+    ev_signal w;
+    char *event;
+    struct sigaction old;
+    int active;
+};
+
+struct iomgr {
+    struct ev_loop *loop;
+    int own_loop;
+    struct lwp_pcb *mgr;     /* the IO MANAGER LWP */
+    int finalizing;
+    int woken;               /* LWPs made runnable by callbacks */
+    struct iomgr_req waiting; /* list head (circular) */
+    unsigned int nfdwait;    /* waiting requests that watch fds */
+    unsigned int sweep_gen;
+    unsigned int pass;       /* loop passes run */
+    ev_timer sweep;          /* closed-fd check */
+    ev_async softsig_async;
+    struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
+    struct iomgr_sig sig[NSIG];
+};
+
+/* NULL while IOMGR is not running. Read by IOMGR_SoftSig, possibly from a
+ * signal handler or another thread, hence atomic. */
+extern _Atomic(struct iomgr *) iomgr__mgr;
+
+/* ---- iomgr.c ---- */
+/* The request is over: record why and make its LWP runnable. Only the
+ * first outcome counts. */
+void iomgr__finish(struct iomgr *m, struct iomgr_req *r, enum iomgr_state st,
+                   int err);
+/* Cancel p's select, if any (p is being destroyed: no wake-up). */
+void iomgr__forget(struct iomgr *m, struct lwp_pcb *p);
+/* Start LWPs for pending soft signals (outside ev_run: creation yields). */
+void iomgr__run_softsigs(struct iomgr *m);
+
+/* ---- iomgr_wait.c ---- */
+/* Before each loop pass: fail the requests started since the last pass
+ * whose fds are not open (libev asserts on such fds). */
+void iomgr__check_new_fds(struct iomgr *m);
+void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents);
+/* Stop every watcher of r and take it off the waiting list. */
+void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r);
+
+/* ---- iomgr_signal.c ---- */
+void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents);
+void iomgr__signals_stop(struct iomgr *m);
+
+#pragma GCC visibility pop
+
+#endif /* LWP_IOMGR_INTERNAL_H */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unix signals as LWP events (IOMGR_Signal) and software interrupts
+ * (IOMGR_SoftSig).
+ *
+ * Unix signals go through libev's signal watchers, which turn a delivery
+ * into a loop event without a window in which it could be missed; the
+ * callback runs in the loop, i.e. in an LWP, so LWP_NoYieldSignal is safe
+ * there. Soft signals are claimed in a slot with atomics and announced with
+ * ev_async_send, both async-signal-safe.
+ */
+#include <string.h>
+
+#include "iomgr_internal.h"
+
+static struct iomgr *mgr_now(void)
+{
+    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct iomgr_sig *s = (struct iomgr_sig *)w;
+    struct iomgr *m = mgr_now();
+
+    (void)loop;
+    (void)revents;
+    if (LWP_NoYieldSignal(s->event) == LWP_SUCCESS && m)
+        m->woken++;
+}
+
+int IOMGR_Signal(int signo, char *event)
+{
+    struct iomgr *m = mgr_now();
+    struct iomgr_sig *s;
+    struct sigaction old;
+
+    if (signo <= 0 || signo >= NSIG)
+        return LWP_EBADSIG;
+    if (!event)
+        return LWP_EBADEVENT;
+    if (!m)
+        return LWP_EINIT;
+    s = &m->sig[signo];
+    if (s->active) {
+        s->event = event;
+        return LWP_SUCCESS;
+    }
+    /* SIGKILL and SIGSTOP cannot be caught; libev would not say so. */
+    if (signo == SIGKILL || signo == SIGSTOP || sigaction(signo, NULL, &old))
+        return LWP_ESYSTEM;
+    s->old = old;
+    s->event = event;
+    s->active = 1;
+    ev_signal_init(&s->w, signal_cb, signo);
+    ev_signal_start(m->loop, &s->w);
+    return LWP_SUCCESS;
+}
+
+static void stop_one(struct iomgr *m, int signo)
+{
+    struct iomgr_sig *s = &m->sig[signo];
+
+    ev_signal_stop(m->loop, &s->w);
+    sigaction(signo, &s->old, NULL);
+    s->active = 0;
+    s->event = NULL;
+}
+
+int IOMGR_CancelSignal(int signo)
+{
+    struct iomgr *m = mgr_now();
+
+    if (signo <= 0 || signo >= NSIG)
+        return LWP_EBADSIG;
+    if (!m)
+        return LWP_EINIT;
+    if (!m->sig[signo].active)
+        return LWP_EBADSIG;
+    stop_one(m, signo);
+    return LWP_SUCCESS;
+}
+
+void iomgr__signals_stop(struct iomgr *m)
+{
+    for (int signo = 1; signo < NSIG; signo++)
+        if (m->sig[signo].active)
+            stop_one(m, signo);
+}
+
+/* The LWPs are started after ev_run returns (iomgr__run_softsigs):
+ * creating one yields, which a libev callback must not do. */
+void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
+int IOMGR_SoftSig(void (*aproc)(void *), char *arock)
+{
+    struct iomgr *m = atomic_load(&iomgr__mgr);
+
+    if (!m || !aproc)
+        return -1;
+    for (int i = 0; i < IOMGR_SOFTSIG_SLOTS; i++) {
+        struct iomgr_softsig *s = &m->softsig[i];
+        int expect = 0;
+
+        if (!atomic_compare_exchange_strong(&s->state, &expect, 1))
+            continue;
+        s->proc = aproc;
+        s->rock = arock;
+        atomic_store_explicit(&s->state, 2, memory_order_release);
+        ev_async_send(m->loop, &m->softsig_async);
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Waiting for fds and time: IOMGR_Select, IOMGR_WaitIO, IOMGR_Sleep.
+ *
+ * A waiting LWP blocks on its Q-semaphore, as in Coda, so LWP_QSignal
+ * still wakes it; it then finds its request unfinished and returns EINTR
+ * instead of leaving a request behind. The request and its libev watchers
+ * live in the waiting call's frame and are stopped before it returns, or
+ * by the destroy hook if the LWP is destroyed while waiting.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iomgr_internal.h"
+
+/* fd_set as an array of words: callers may pass sets larger than
+ * FD_SETSIZE, where FD_SET would trip glibc's fortify check. */
+typedef unsigned long fdword;
+#define WORD_BITS (8 * (int)sizeof(fdword))
+
+static fdword *words(fd_set *s)
+{
+    return (fdword *)(void *)s;
+}
+
+/* Mask of the bits of word i that are below nfds. */
+static fdword word_mask(int i, int nfds)
+{
+    int rest = nfds - i * WORD_BITS;
+
+    return rest >= WORD_BITS ? ~(fdword)0 : (((fdword)1 << rest) - 1);
+}
+
+static fdword word_of(fd_set *s, int i, int nfds)
+{
+    return s ? words(s)[i] & word_mask(i, nfds) : 0;
+}
+
+static void clear_below(fd_set *s, int nfds)
+{
+    if (!s)
+        return;
+    for (int i = 0; i * WORD_BITS < nfds; i++)
+        words(s)[i] &= ~word_mask(i, nfds);
+}
+
+static void set_bit(fd_set *s, int fd)
+{
+    words(s)[fd / WORD_BITS] |= (fdword)1 << (fd % WORD_BITS);
+}
+
+static int is_forever(const struct timeval *tv)
+{
+    return !tv || tv->tv_sec < 0 || tv->tv_usec < 0;
+}
+
+static int is_zero(const struct timeval *tv)
+{
+    return tv && tv->tv_sec == 0 && tv->tv_usec == 0;
+}
+
+/* ---- libev callbacks (run in whichever LWP runs the loop) ---- */
+
+static struct iomgr *mgr_now(void)
+{
+    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct iomgr_watch *wt = (struct iomgr_watch *)w;
+    struct iomgr_req *r = w->data;
+
+    (void)loop;
+    if (revents & EV_ERROR) { /* libev found the fd invalid */
+        iomgr__req_stop(mgr_now(), r);
+        iomgr__finish(mgr_now(), r, IOMGR_FAILED, EBADF);
+        return;
+    }
+    /* EV_READ and EV_WRITE are IOMGR_READ and IOMGR_WRITE. */
+    wt->got |= revents & (EV_READ | EV_WRITE);
+    iomgr__finish(mgr_now(), r, IOMGR_READY, 0);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    iomgr__finish(mgr_now(), w->data, IOMGR_TIMEDOUT, 0);
+}
+
+/* Exceptional conditions of the e-set fds, by a non-blocking poll(2):
+ * libev has no watcher for them. Returns how many fds have one. */
+static int poll_except(struct iomgr_req *r)
+{
+    int found = 0;
+
+    for (int i = 0; i < r->nwatch; i++) {
+        struct iomgr_watch *w = &r->watch[i];
+        struct pollfd p = {.fd = w->io.fd, .events = POLLPRI};
+
+        if (!(w->want & IOMGR_EXCEPT))
+            continue;
+        if (poll(&p, 1, 0) == 1 && (p.revents & POLLPRI)) {
+            w->got |= IOMGR_EXCEPT;
+            found++;
+        }
+    }
+    return found;
+}
+
+static void except_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct iomgr_req *r = w->data;
+
+    (void)loop;
+    (void)revents;
+    if (poll_except(r))
+        iomgr__finish(mgr_now(), r, IOMGR_READY, 0);
+}
+
+/* ---- Requests ---- */
+
+static void link_req(struct iomgr *m, struct iomgr_req *r)
+{
+    r->prev = m->waiting.prev;
+    r->next = &m->waiting;
+    m->waiting.prev->next = r;
+    m->waiting.prev = r;
+    r->linked = 1;
+}
+
+void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
+{
+    int nio = 0;
+
+    if (!r->linked)
+        return;
+    for (int i = 0; i < r->nwatch; i++)
+        if (r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)) {
+            ev_io_stop(m->loop, &r->watch[i].io);
+            nio++;
+        }
+    if (r->timed)
+        ev_timer_stop(m->loop, &r->timer);
+    if (r->nexcept)
+        ev_timer_stop(m->loop, &r->except_poll);
+    if (nio)
+        m->nfdwait--;
+    r->prev->next = r->next;
+    r->next->prev = r->prev;
+    r->linked = 0;
+    r->pcb->io_req = NULL;
+}
+
+static void start_timers(struct iomgr *m, struct iomgr_req *r,
+                         const struct timeval *timeout)
+{
+    r->timed = !is_forever(timeout);
+    if (r->timed) {
+        /* The loop's clock is as old as its last iteration; the timeout
+         * runs from now. */
+        ev_now_update(m->loop);
+        ev_timer_init(&r->timer, timer_cb,
+                      (ev_tstamp)timeout->tv_sec +
+                          (ev_tstamp)timeout->tv_usec * 1e-6,
+                      0.);
+        r->timer.data = r;
+        ev_timer_start(m->loop, &r->timer);
+    }
+    if (r->nexcept) {
+        ev_timer_init(&r->except_poll, except_cb, IOMGR_EXCEPT_SECONDS,
+                      IOMGR_EXCEPT_SECONDS);
+        r->except_poll.data = r;
+        ev_timer_start(m->loop, &r->except_poll);
+    }
+}
+
+static void start_watchers(struct iomgr *m, struct iomgr_req *r)
+{
+    int nio = 0;
+
+    for (int i = 0; i < r->nwatch; i++)
+        if (r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)) {
+            ev_io_start(m->loop, &r->watch[i].io);
+            nio++;
+        }
+    if (!nio)
+        return;
+    m->nfdwait++;
+    r->since = m->sweep_gen;
+    if (!ev_is_active(&m->sweep))
+        ev_timer_again(m->loop, &m->sweep);
+}
+
+/* Park the running LWP until r is finished, or a QSignal wakes it. */
+static void wait_req(struct iomgr *m, struct iomgr_req *r,
+                     const struct timeval *timeout)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *cur = rt->current;
+
+    r->pcb = cur;
+    r->state = IOMGR_WAITING;
+    r->err = 0;
+    r->pass = m->pass;
+    link_req(m, r);
+    cur->io_req = r;
+    start_watchers(m, r);
+    start_timers(m, r, timeout);
+    cur->qpending--; /* 0 -> -1: blocked in a QWait */
+    cur->qwaiting = 1;
+    cur->eventcnt = 0;
+    lwp__block(rt);
+    iomgr__req_stop(m, r); /* the LWP may have been woken by a QSignal */
+}
+
+/* A Q-signal pending at the call ends it at once (as Coda's QWait would
+ * have returned at once), with EINTR rather than a half-made request. */
+static int take_pending_qsignal(void)
+{
+    struct lwp_pcb *cur = lwp__rt->current;
+
+    if (cur->qpending <= 0)
+        return 0;
+    cur->qpending--;
+    errno = EINTR;
+    return 1;
+}
+
+/* -1 with errno, -2, or 0 for the outcomes other than READY. */
+static int outcome(const struct iomgr_req *r)
+{
+    switch (r->state) {
+    case IOMGR_TIMEDOUT:
+        return 0;
+    case IOMGR_CANCELLED:
+        return -2;
+    case IOMGR_FAILED:
+        errno = r->err;
+        return -1;
+    default: /* still waiting: a QSignal woke the LWP */
+        errno = EINTR;
+        return -1;
+    }
+}
+
+/* ---- IOMGR_WaitIO ---- */
+
+static int poll_one(int fd, int events)
+{
+    struct pollfd p = {.fd = fd, .events = 0};
+    int got = 0;
+
+    if (events & IOMGR_READ)
+        p.events |= POLLIN;
+    if (events & IOMGR_WRITE)
+        p.events |= POLLOUT;
+    if (poll(&p, 1, 0) < 0)
+        return -1;
+    if (p.revents & POLLNVAL) {
+        errno = EBADF;
+        return -1;
+    }
+    /* Errors and hang-ups make a read or write return at once: ready. */
+    if (p.revents & (POLLIN | POLLHUP | POLLERR))
+        got |= events & IOMGR_READ;
+    if (p.revents & (POLLOUT | POLLHUP | POLLERR))
+        got |= events & IOMGR_WRITE;
+    return got;
+}
+
+int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
+{
+    struct iomgr *m = mgr_now();
+    struct iomgr_req r;
+    struct iomgr_watch *w = &r.inline_watch[0];
+
+    if (!m)
+        return LWP_EINIT;
+    if (fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    if (!(events & (IOMGR_READ | IOMGR_WRITE)) ||
+        (events & ~(IOMGR_READ | IOMGR_WRITE))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (is_zero(timeout))
+        return poll_one(fd, events);
+    if (take_pending_qsignal())
+        return -1;
+    r.watch = w;
+    r.nwatch = 1;
+    r.nexcept = 0;
+    w->want = events;
+    w->got = 0;
+    ev_io_init(&w->io, io_cb, fd, events);
+    w->io.data = &r;
+    wait_req(m, &r, timeout);
+    return r.state == IOMGR_READY ? w->got : outcome(&r);
+}
+
+/* ---- IOMGR_Select ---- */
+
+static int count_fds(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
+{
+    int n = 0;
+
+    for (int i = 0; i * WORD_BITS < nfds; i++)
+        n += __builtin_popcountl(word_of(rs, i, nfds) | word_of(ws, i, nfds) |
+                                 word_of(es, i, nfds));
+    return n;
+}
+
+static void add_watch(struct iomgr_req *r, int fd, int want)
+{
+    struct iomgr_watch *w = &r->watch[r->nwatch++];
+
+    w->want = want;
+    w->got = 0;
+    ev_io_init(&w->io, io_cb, fd, want & (IOMGR_READ | IOMGR_WRITE));
+    w->io.data = r;
+    if (want & IOMGR_EXCEPT)
+        r->nexcept++;
+}
+
+/* One watch per fd named in any set, in fd order. */
+static int collect(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
+                   fd_set *es)
+{
+    int n = count_fds(nfds, rs, ws, es);
+
+    r->nwatch = 0;
+    r->nexcept = 0;
+    r->watch = r->inline_watch;
+    if (n > IOMGR_INLINE_WATCH) {
+        r->watch = malloc((size_t)n * sizeof(*r->watch));
+        if (!r->watch)
+            return -1;
+    }
+    for (int i = 0; i * WORD_BITS < nfds; i++) {
+        fdword rd = word_of(rs, i, nfds), wr = word_of(ws, i, nfds);
+        fdword ex = word_of(es, i, nfds), any = rd | wr | ex;
+
+        while (any) {
+            int b = __builtin_ctzl(any);
+            fdword bit = (fdword)1 << b;
+
+            add_watch(r, i * WORD_BITS + b,
+                      (rd & bit ? IOMGR_READ : 0) |
+                          (wr & bit ? IOMGR_WRITE : 0) |
+                          (ex & bit ? IOMGR_EXCEPT : 0));
+            any &= any - 1;
+        }
+    }
+    return 0;
+}
+
+/* The caller's sets get exactly the ready fds; returns the ready pairs. */
+static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
+                  fd_set *es)
+{
+    int pairs = 0;
+
+    clear_below(rs, nfds);
+    clear_below(ws, nfds);
+    clear_below(es, nfds);
+    if (r->state != IOMGR_READY)
+        return outcome(r);
+    if (r->nexcept)
+        poll_except(r);
+    for (int i = 0; i < r->nwatch; i++) {
+        struct iomgr_watch *w = &r->watch[i];
+        int ready = w->want & w->got;
+
+        if (ready & IOMGR_READ)
+            set_bit(rs, w->io.fd), pairs++;
+        if (ready & IOMGR_WRITE)
+            set_bit(ws, w->io.fd), pairs++;
+        if (ready & IOMGR_EXCEPT)
+            set_bit(es, w->io.fd), pairs++;
+    }
+    return pairs;
+}
+
+static int poll_select(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
+{
+    struct timeval zero = {0, 0}; /* select(2) may write to it */
+
+    return select(nfds, rs, ws, es, &zero);
+}
+
+int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
+                 fd_set *exceptfds, struct timeval *timeout)
+{
+    struct iomgr *m = mgr_now();
+    struct iomgr_req r;
+    int rc;
+
+    if (!m)
+        return LWP_EINIT;
+    if (nfds < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (is_zero(timeout))
+        return poll_select(nfds, readfds, writefds, exceptfds);
+    if (take_pending_qsignal()) {
+        report(&(struct iomgr_req){.state = IOMGR_FAILED, .err = EINTR},
+               nfds, readfds, writefds, exceptfds);
+        return -1;
+    }
+    if (collect(&r, nfds, readfds, writefds, exceptfds) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* An exceptional condition already there is not waited for. */
+    if (r.nexcept && poll_except(&r)) {
+        r.state = IOMGR_READY;
+        r.linked = 0;
+    } else {
+        wait_req(m, &r, timeout);
+    }
+    rc = report(&r, nfds, readfds, writefds, exceptfds);
+    if (r.watch != r.inline_watch)
+        free(r.watch);
+    return rc;
+}
+
+int IOMGR_Sleep(int seconds)
+{
+    struct timeval tv = {seconds > 0 ? seconds : 0, 0};
+
+    if (!mgr_now())
+        return LWP_EINIT;
+    if (seconds <= 0) {
+        LWP_DispatchProcess();
+        return 0;
+    }
+    return IOMGR_Select(0, NULL, NULL, NULL, &tv);
+}
+
+/* ---- Closed fds ---- */
+
+static int is_closed(int fd)
+{
+    return fcntl(fd, F_GETFD) < 0 && errno == EBADF;
+}
+
+static int has_closed_fd(const struct iomgr_req *r)
+{
+    for (int i = 0; i < r->nwatch; i++)
+        if ((r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)) &&
+            is_closed(r->watch[i].io.fd))
+            return 1;
+    return 0;
+}
+
+/* Once a period: a request that has waited a whole period on an fd that
+ * is no longer open fails with EBADF (epoll forgets closed fds silently,
+ * so its LWP would otherwise wait forever). */
+void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct iomgr *m = w->data;
+    struct iomgr_req *r, *next;
+    unsigned int gen = ++m->sweep_gen;
+
+    (void)revents;
+    if (m->nfdwait == 0) {
+        ev_timer_stop(loop, w);
+        return;
+    }
+    for (r = m->waiting.next; r != &m->waiting; r = next) {
+        next = r->next;
+        if (r->state != IOMGR_WAITING || gen - r->since < 2 ||
+            !has_closed_fd(r))
+            continue;
+        iomgr__req_stop(m, r);
+        iomgr__finish(m, r, IOMGR_FAILED, EBADF);
+    }
+}
+
+/* New requests are appended, so those started since the last pass are the
+ * tail of the list. libev hands their fds to epoll_ctl in the coming pass
+ * and asserts if one is closed, so they are checked first; a closed fd
+ * fails its request with EBADF, as select(2) would. */
+void iomgr__check_new_fds(struct iomgr *m)
+{
+    struct iomgr_req *r, *prev;
+    int saved = errno;
+
+    for (r = m->waiting.prev; r != &m->waiting; r = prev) {
+        prev = r->prev;
+        if (r->pass != m->pass)
+            break;
+        if (r->state != IOMGR_WAITING || !has_closed_fd(r))
+            continue;
+        iomgr__req_stop(m, r);
+        iomgr__finish(m, r, IOMGR_FAILED, EBADF);
+    }
+    errno = saved;
+}
