@@ -252,17 +252,20 @@ void iomgr__run_softsigs(struct iomgr *m)
     for (int i = 0; i < IOMGR_SOFTSIG_SLOTS; i++) {
         struct iomgr_softsig *s = &m->softsig[i];
         void (*proc)(void *);
-        char *rock;
+        void *(*afs_proc)(void *);
+        void *rock;
         PROCESS pid;
 
         if (atomic_load_explicit(&s->state, memory_order_acquire) != 2)
             continue;
         proc = s->proc;
+        afs_proc = s->afs_proc;
         rock = s->rock;
         atomic_store_explicit(&s->state, 0, memory_order_release);
         /* Creation yields to the handler when it outranks the caller. */
-        if (LWP_CreateProcess(proc, IOMGR_SOFTSIG_STACK, LWP_NORMAL_PRIORITY,
-                              rock, "SignalHandler", &pid) == LWP_SUCCESS)
+        if (lwp__create(proc, afs_proc, IOMGR_SOFTSIG_STACK,
+                        LWP_NORMAL_PRIORITY, rock, "SignalHandler",
+                        &pid) == LWP_SUCCESS)
             m->woken++;
         if (running() != m)
             return; /* the handler finalized IOMGR */

@@ -62,7 +62,8 @@ struct iomgr_req {
 struct iomgr_softsig {
     atomic_int state; /* 0 free, 1 being filled, 2 pending */
     void (*proc)(void *);
-    char *rock;
+    void *(*afs_proc)(void *); /* OpenAFS-typed, when proc is NULL */
+    void *rock;
 };
 
 struct iomgr_sig {
@@ -113,6 +114,9 @@ void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r);
 /* ---- iomgr_signal.c ---- */
 void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents);
 void iomgr__signals_stop(struct iomgr *m);
+/* IOMGR_SoftSig with the procedure as either type (one is NULL). */
+int iomgr__softsig(void (*proc)(void *), void *(*afs_proc)(void *),
+                   void *rock);
 
 #pragma GCC visibility pop
 

@@ -97,11 +97,12 @@ void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents)
     (void)revents;
 }
 
-int IOMGR_SoftSig(void (*aproc)(void *), char *arock)
+int iomgr__softsig(void (*proc)(void *), void *(*afs_proc)(void *),
+                   void *rock)
 {
     struct iomgr *m = atomic_load(&iomgr__mgr);
 
-    if (!m || !aproc)
+    if (!m || (!proc && !afs_proc))
         return -1;
     for (int i = 0; i < IOMGR_SOFTSIG_SLOTS; i++) {
         struct iomgr_softsig *s = &m->softsig[i];
@@ -109,11 +110,17 @@ int IOMGR_SoftSig(void (*aproc)(void *), char *arock)
 
         if (!atomic_compare_exchange_strong(&s->state, &expect, 1))
             continue;
-        s->proc = aproc;
-        s->rock = arock;
+        s->proc = proc;
+        s->afs_proc = afs_proc;
+        s->rock = rock;
         atomic_store_explicit(&s->state, 2, memory_order_release);
         ev_async_send(m->loop, &m->softsig_async);
         return 0;
     }
     return -1;
+}
+
+int IOMGR_SoftSig(void (*aproc)(void *), char *arock)
+{
+    return iomgr__softsig(aproc, NULL, arock);
 }

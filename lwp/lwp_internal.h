@@ -92,6 +92,7 @@ struct lwp_pcb {
     int nodecap;
     struct lwp_waitnode *nodes;  /* inline_nodes or heap */
     void (*ep)(void *);
+    void *(*afs_ep)(void *);     /* OpenAFS-typed entry point, if given */
     void *parm;
     char *stack_lo;              /* lowest usable byte (NULL for main) */
     struct lwp_arena *arena;     /* owner, for unguarded arena stacks */
@@ -229,6 +230,9 @@ void lwp__exit_current(struct lwp_runtime *rt) __attribute__((noreturn));
 void lwp__start(void *arg) __attribute__((noreturn));
 void lwp__dump_one(struct lwp_pcb *p, FILE *fp);
 void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p);
+/* LWP_CreateProcess with the entry point as either type (one is NULL). */
+int lwp__create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
+                int priority, void *parm, const char *name, PROCESS *pid);
 
 /* ---- lwp_event.c ---- */
 int lwp__events_init(struct lwp_evtable *t);

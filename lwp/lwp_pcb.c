@@ -81,6 +81,7 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     p->eventcnt = 0;
     p->wakevent = 0;
     p->ep = NULL;
+    p->afs_ep = NULL;
     p->parm = NULL;
     p->stack_lo = NULL;
     p->arena = NULL;

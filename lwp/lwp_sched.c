@@ -191,7 +191,10 @@ void lwp__start(void *arg)
 #endif
     rt = lwp__rt;
     lwp__after_switch(rt);
-    self->ep(self->parm);
+    if (self->ep)
+        self->ep(self->parm);
+    else
+        self->afs_ep(self->parm); /* its result is dropped, as OpenAFS did */
     lwp__exit_current(lwp__rt);
 }
 
@@ -202,11 +205,11 @@ static size_t round_stack(size_t want, size_t page)
     return (want + page - 1) & ~(page - 1);
 }
 
-static int create_checks(void (*ep)(void *), int stacksize, int priority)
+static int create_checks(int has_ep, int stacksize, int priority)
 {
     if (!lwp__rt)
         return LWP_EINIT;
-    if (!ep || stacksize < 0)
+    if (!has_ep || stacksize < 0)
         return LWP_EBADARG;
     if (priority < 0 || priority > LWP_MAX_PRIORITY)
         return LWP_EBADPRI;
@@ -215,12 +218,14 @@ static int create_checks(void (*ep)(void *), int stacksize, int priority)
     return LWP_SUCCESS;
 }
 
-int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
-                      void *parm, const char *name, PROCESS *pid)
+/* Inlined into both entry points: creation is a hot path. */
+static inline __attribute__((always_inline)) int
+create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
+       int priority, void *parm, const char *name, PROCESS *pid)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
-    int rc = create_checks(ep, stacksize, priority);
+    int rc = create_checks(ep || afs_ep, stacksize, priority);
 
     if (rc != LWP_SUCCESS)
         return rc;
@@ -233,6 +238,7 @@ int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
         goto fail;
     p->priority = (uint8_t)priority;
     p->ep = ep;
+    p->afs_ep = afs_ep;
     p->parm = parm;
     p->index = lwp_nextindex++;
     lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
@@ -244,6 +250,18 @@ int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
 fail:
     lwp__pcb_release(rt, p);
     return LWP_ENOMEM;
+}
+
+int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
+                      void *parm, const char *name, PROCESS *pid)
+{
+    return create(ep, NULL, stacksize, priority, parm, name, pid);
+}
+
+int lwp__create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
+                int priority, void *parm, const char *name, PROCESS *pid)
+{
+    return create(ep, afs_ep, stacksize, priority, parm, name, pid);
 }
 
 /* ---- Death ---- */

@@ -44,7 +44,7 @@ extern "C" {
 
 struct ev_loop;
 
-/* Start IOMGR on libev's default loop, initialising FastTime and LWP first
+/* Start IOMGR on a libev loop of its own, initialising FastTime and LWP first
  * if nobody has. A second call does nothing and returns LWP_SUCCESS.
  * Returns LWP_SUCCESS, LWP_ENOMEM, or LWP_ESYSTEM when libev has no usable
  * backend. Never yields. */

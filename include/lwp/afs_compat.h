@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OpenAFS flavour of the LWP API, for programs written against OpenAFS's
+ * <lwp.h>. Include this instead of (not as well as) a header of OpenAFS.
+ *
+ * What it adds to <lwp/lwp.h>: LWP_InitializeProcessSupport, LWP_ThreadId,
+ * LWP_ActiveProcess, IOMGR_AllocFDSet/IOMGR_FreeFDSet (IOMGR_Sleep is in
+ * <lwp/iomgr.h>), and entry points typed void *(*)(void *) for
+ * LWP_CreateProcess and IOMGR_SoftSig (their results are ignored, as
+ * OpenAFS ignored them). IOMGR_Initialize initialises LWP when needed, as
+ * OpenAFS's does.
+ *
+ * What stays as in this library (Coda's semantics): LWP_NORMAL_PRIORITY
+ * is 3 (OpenAFS: 2; both are valid priorities), 8 rocks (OpenAFS: 4),
+ * counting LWP_QWait/LWP_QSignal, IOMGR_Select returns the number of ready
+ * (fd, set) pairs (OpenAFS clamps it to 1: test "> 0", not "== 1"),
+ * IOMGR_Poll does not yield. An LWP that has returned is gone: its PROCESS
+ * is answered with LWP_EBADPID, so destroying it is harmless.
+ */
+#ifndef LWP_AFS_COMPAT_H
+#define LWP_AFS_COMPAT_H
+
+#include <sys/select.h>
+
+#include <lwp/export.h>
+#include <lwp/iomgr.h>
+#include <lwp/lock.h>
+#include <lwp/lwp.h>
+#include <lwp/timer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* OpenAFS's LWP_Init: LWP_Init(LWP_VERSION, priority, pid). Never yields.
+ * Returns as LWP_Init. */
+LWP_EXPORT int LWP_InitializeProcessSupport(int priority, PROCESS *pid);
+
+/* The running LWP (NULL before LWP support is initialised). */
+LWP_EXPORT PROCESS LWP_ThreadId(void);
+#define LWP_ActiveProcess (LWP_ThreadId())
+
+/* LWP_CreateProcess with an OpenAFS entry point; returns as
+ * LWP_CreateProcess. May yield (to the new LWP). */
+LWP_EXPORT int LWP_CreateProcessAFS(void *(*ep)(void *), int stacksize,
+                                    int priority, void *parm,
+                                    const char *name, PROCESS *pid);
+
+/* IOMGR_SoftSig with an OpenAFS handler; returns as IOMGR_SoftSig. */
+LWP_EXPORT int IOMGR_SoftSigAFS(void *(*aproc)(void *), void *arock);
+
+/* A zeroed fd_set from a pool (NULL when out of memory), and its return. */
+LWP_EXPORT fd_set *IOMGR_AllocFDSet(void);
+LWP_EXPORT void IOMGR_FreeFDSet(fd_set *set);
+
+/* OpenAFS code names these with void *(*)(void *) entry points. */
+#undef LWP_CreateProcess
+#define LWP_CreateProcess(ep, stacksize, priority, parm, name, pid)          \
+    LWP_CreateProcessAFS((void *(*)(void *))(ep), (stacksize), (priority),   \
+                         (void *)(parm), (name), (pid))
+#define IOMGR_SoftSig(aproc, arock)                                          \
+    IOMGR_SoftSigAFS((void *(*)(void *))(aproc), (void *)(arock))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LWP_AFS_COMPAT_H */
