@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * echo_server: a TCP echo server with one LWP per connection.
+ *
+ *   echo_server [-p port] [-c max_connections] [-s stack_bytes]
+ *
+ * Listens on 127.0.0.1 only (port 0, the default, lets the kernel pick one)
+ * and prints "listening on 127.0.0.1:PORT" once it accepts connections.
+ * An acceptor LWP waits for the listening socket with IOMGR_WaitIO and
+ * starts one LWP per connection at LWP_NORMAL_PRIORITY on a small stack
+ * (default 32 KiB; the echo buffer lives on the heap). A connection LWP
+ * reads whatever has arrived and writes all of it back, waiting for
+ * IOMGR_READ or IOMGR_WRITE whenever the socket is not ready; it returns,
+ * which frees its PCB and stack for reuse, when the client closes or the
+ * connection fails (a client vanishing mid-message gives ECONNRESET or
+ * EPIPE: sends use MSG_NOSIGNAL and SIGPIPE is ignored).
+ *
+ * Connection limit (-c, default 1024): a connection beyond it is accepted
+ * and closed at once, so its client sees end of stream immediately instead
+ * of hanging in the listen backlog until someone leaves. The summary counts
+ * these as rejected.
+ *
+ * SIGINT and SIGTERM reach the main LWP as an event through IOMGR_Signal.
+ * It then sets `stopping`, cancels the LWPs that wait in IOMGR, waits until
+ * every one of them has closed its socket and returned, prints a summary
+ * and exits 0.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <lwp/lwp.h>
+
+#include "echo_common.h"
+
+#define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_STACK (32 * 1024)
+#define ECHO_BUF (16 * 1024)
+/* A connection that always finds data yields after this many echoes, so
+ * that one busy client cannot starve the others (nothing preempts). */
+#define FAIR_BURST 16
+
+struct conn {
+    struct conn *prev, *next; /* in `conns`, for shutdown */
+    PROCESS pid;              /* NULL until the LWP has started */
+    int fd;
+    char *buf; /* ECHO_BUF bytes: too big for a 32 KiB stack */
+};
+
+struct config {
+    int port;
+    int max_conns;
+    int stack;
+};
+
+static struct config cfg = {0, DEFAULT_MAX_CONNS, DEFAULT_STACK};
+static int stopping;    /* set once by main on SIGINT/SIGTERM */
+static char stop_event; /* IOMGR_Signal delivers the signals here */
+static char all_gone;   /* signalled when the last LWP has returned */
+static int live;        /* acceptor + connection LWPs not yet returned */
+static PROCESS acceptor_pid;
+static struct conn conns = {&conns, &conns, NULL, -1, NULL};
+static int n_open, n_peak; /* connections open now, and at most */
+static unsigned long n_served, n_rejected, n_failed;
+static unsigned long long bytes_echoed;
+static int stack_peak, stack_size; /* deepest use by a connection LWP */
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [-p port (0 = ephemeral)] [-c max_connections "
+            "(default %d)] [-s stack_bytes (default %d)]\n",
+            argv0, DEFAULT_MAX_CONNS, DEFAULT_STACK);
+    exit(2);
+}
+
+static void parse_options(int argc, char **argv)
+{
+    int opt;
+
+    while ((opt = getopt(argc, argv, "p:c:s:h")) != -1) {
+        switch (opt) {
+        case 'p':
+            cfg.port = (int)echo_parse_long('p', optarg, 0, 65535);
+            break;
+        case 'c':
+            cfg.max_conns = (int)echo_parse_long('c', optarg, 1, 1000000);
+            break;
+        case 's':
+            cfg.stack = (int)echo_parse_long('s', optarg, 0, 64 << 20);
+            break;
+        default:
+            usage(argv[0]);
+        }
+    }
+    if (optind != argc)
+        usage(argv[0]);
+}
+
+/* Called by each LWP as it returns: the last one wakes main. */
+static void lwp_gone(void)
+{
+    if (--live == 0 && stopping)
+        LWP_NoYieldSignal(&all_gone);
+}
+
+static void conn_unlink_free(struct conn *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    close(c->fd);
+    free(c->buf);
+    free(c);
+    n_open--;
+}
+
+/* Shows in the summary how much of the small stacks the echo loop needs. */
+static void note_stack_use(void)
+{
+    int max, used;
+
+    if (LWP_StackUsed(LWP_ThisProcess(), &max, &used) == LWP_SUCCESS &&
+        used > stack_peak) {
+        stack_peak = used;
+        stack_size = max;
+    }
+}
+
+static void conn_main(void *arg)
+{
+    struct conn *c = arg;
+    struct echo_io io = {-1, &stopping};
+    int wait_first = 0, burst = 0, failed = 0;
+    ssize_t n;
+
+    c->pid = LWP_ThisProcess();
+    /* Main may have asked everyone to stop before this LWP first ran. */
+    while (!stopping) {
+        n = echo_recv_some(c->fd, c->buf, ECHO_BUF, wait_first, &io);
+        if (n <= 0) { /* end of stream, reset, or shutdown */
+            failed = n < 0;
+            break;
+        }
+        if (echo_send_all(c->fd, c->buf, (size_t)n, &io) < 0) {
+            failed = 1;
+            break;
+        }
+        bytes_echoed += (unsigned long long)n;
+        /* A short read emptied the socket: the next recv would only
+         * say EAGAIN, so wait first and save that system call. */
+        wait_first = n < ECHO_BUF;
+        if (wait_first)
+            burst = 0;
+        else if (++burst % FAIR_BURST == 0)
+            LWP_DispatchProcess();
+    }
+    if (failed && !stopping)
+        n_failed++; /* e.g. the client vanished mid-message */
+    note_stack_use();
+    conn_unlink_free(c);
+    lwp_gone();
+}
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+
+    /* Echoes are small request/response exchanges: never hold them back
+     * waiting for more data (Nagle) or for an ACK. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Hand a freshly accepted socket to a new connection LWP, or close it if
+ * the limit is reached or no LWP can be made. */
+static void start_conn(int fd)
+{
+    struct conn *c;
+    int rc;
+
+    if (n_open >= cfg.max_conns) {
+        if (n_rejected++ == 0)
+            fprintf(stderr,
+                    "echo_server: %d connections open: closing new "
+                    "ones at once\n",
+                    n_open);
+        close(fd);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->buf = malloc(ECHO_BUF)) == NULL) {
+        free(c);
+        close(fd);
+        n_failed++;
+        return;
+    }
+    set_nodelay(fd);
+    c->fd = fd;
+    c->next = &conns;
+    c->prev = conns.prev;
+    conns.prev->next = c;
+    conns.prev = c;
+    n_open++;
+    if (n_open > n_peak)
+        n_peak = n_open;
+    live++;
+    n_served++;
+    /* The new LWP runs before this call returns (same priority). */
+    rc = LWP_CreateProcess(conn_main, cfg.stack, LWP_NORMAL_PRIORITY, c,
+                           "echo connection", NULL);
+    if (rc != LWP_SUCCESS) {
+        fprintf(stderr, "echo_server: new connection LWP: %s\n",
+                LWP_StrError(rc));
+        n_served--;
+        n_failed++;
+        live--;
+        conn_unlink_free(c);
+    }
+}
+
+/* Back off after an accept error that retrying at once would repeat. */
+static int accept_backoff(void)
+{
+    switch (errno) {
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        perror("echo_server: accept");
+        return echo_sleep_ms(100);
+    default: /* ECONNABORTED and friends: the next one may be fine */
+        return 0;
+    }
+}
+
+static void acceptor_main(void *arg)
+{
+    int lfd = *(int *)arg;
+    struct echo_io io = {-1, &stopping};
+
+    acceptor_pid = LWP_ThisProcess();
+    while (!stopping) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd >= 0) {
+            start_conn(fd);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            /* Fails when stopping; otherwise retrying would spin. */
+            if (echo_wait(lfd, IOMGR_READ, &io) < 0 && !stopping) {
+                perror("echo_server: waiting for connections");
+                break;
+            }
+        } else if (errno != EINTR && accept_backoff() < 0) {
+            break;
+        }
+    }
+    lwp_gone();
+}
+
+/* A non-blocking socket listening on 127.0.0.1:port; *bound = its port. */
+static int listen_loopback(int port, int *bound)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    echo_loopback(&sa, port);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        int err = errno;
+
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    *bound = ntohs(sa.sin_port);
+    return fd;
+}
+
+static int setup(int *lfd)
+{
+    int rc, port;
+
+    rc = IOMGR_Initialize(); /* also makes main the LWP_NORMAL_PRIORITY LWP */
+    if (rc != LWP_SUCCESS) {
+        fprintf(stderr, "IOMGR_Initialize: %s\n", LWP_StrError(rc));
+        return -1;
+    }
+    if ((rc = IOMGR_Signal(SIGINT, &stop_event)) != LWP_SUCCESS ||
+        (rc = IOMGR_Signal(SIGTERM, &stop_event)) != LWP_SUCCESS) {
+        fprintf(stderr, "IOMGR_Signal: %s\n", LWP_StrError(rc));
+        return -1;
+    }
+    *lfd = listen_loopback(cfg.port, &port);
+    if (*lfd < 0) {
+        perror("echo_server: listen on 127.0.0.1");
+        return -1;
+    }
+    printf("listening on 127.0.0.1:%d\n", port);
+    fflush(stdout);
+    return 0;
+}
+
+/* Ask every LWP to stop and wait until all have returned. */
+static void stop_all(void)
+{
+    struct conn *c;
+
+    stopping = 1;
+    /* Those parked in IOMGR get -2 (ECANCELED); the others are runnable
+     * and see `stopping` before their next wait. */
+    if (acceptor_pid != NULL)
+        IOMGR_Cancel(acceptor_pid);
+    for (c = conns.next; c != &conns; c = c->next)
+        if (c->pid != NULL)
+            IOMGR_Cancel(c->pid);
+    while (live > 0)
+        LWP_WaitProcess(&all_gone);
+}
+
+int main(int argc, char **argv)
+{
+    int lfd, rc;
+
+    parse_options(argc, argv);
+    signal(SIGPIPE, SIG_IGN); /* belt and braces with MSG_NOSIGNAL */
+    echo_raise_nofile((long)cfg.max_conns + 64);
+    if (setup(&lfd) != 0)
+        return 1;
+
+    live = 1;
+    rc = LWP_CreateProcess(acceptor_main, cfg.stack, LWP_NORMAL_PRIORITY, &lfd,
+                           "echo acceptor", NULL);
+    if (rc != LWP_SUCCESS) {
+        fprintf(stderr, "creating the acceptor: %s\n", LWP_StrError(rc));
+        return 1;
+    }
+    /* Signals are delivered by the IO MANAGER (priority 0), which cannot
+     * run between here and the wait: main stays runnable until it waits. */
+    LWP_WaitProcess(&stop_event);
+    stop_all();
+    close(lfd);
+
+    printf("echo_server: stopped: %lu connections served (at most %d at "
+           "once), %lu rejected over the limit of %d, %lu ended by an "
+           "error, %llu bytes echoed\n",
+           n_served, n_peak, n_rejected, cfg.max_conns, n_failed, bytes_echoed);
+    printf("echo_server: deepest connection stack: %d of %d bytes used\n",
+           stack_peak, stack_size);
+    fflush(stdout);
+    IOMGR_Finalize();
+    return LWP_TerminateProcessSupport() == LWP_SUCCESS ? 0 : 1;
+}
