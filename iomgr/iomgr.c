@@ -57,8 +57,7 @@ static void note_loop_time(struct iomgr *m)
 
 static void run_loop(struct iomgr *m, int flags)
 {
-    iomgr__check_new_fds(m);
-    m->pass++;
+    iomgr__before_pass(m);
     ev_run(m->loop, flags);
     note_loop_time(m);
     iomgr__run_softsigs(m);
@@ -124,6 +123,7 @@ static int make_loop(struct iomgr *m, struct ev_loop *loop)
 
 static void drop_loop(struct iomgr *m)
 {
+    iomgr__fds_term(m);
     ev_async_stop(m->loop, &m->softsig_async);
     ev_timer_stop(m->loop, &m->sweep);
     if (m->own_loop)

@@ -34,13 +34,33 @@ enum iomgr_state {
 };
 
 /* What a request wants of one fd (IOMGR_READ, IOMGR_WRITE, and
- * IOMGR_EXCEPT for the e set), and what libev reported. */
+ * IOMGR_EXCEPT for the e set), and what it got. */
 #define IOMGR_EXCEPT 0x4
+struct iomgr_fd;
 struct iomgr_watch {
-    ev_io io;
+    struct iomgr_watch *next, *prev; /* the waiters of its fd */
+    struct iomgr_req *req;
+    struct iomgr_fd *slot;           /* NULL while not attached */
+    int fd;
     int want;
     int got;
+    int trusted; /* attached to a still-armed watcher without a re-check */
 };
+
+/* One fd's libev watcher, shared by every request waiting on the fd and
+ * kept armed for a moment after the last one leaves: an LWP that waits on
+ * the same fd again before the next loop pass (the loop of every
+ * connection handler) then costs no system call at all. */
+struct iomgr_fd {
+    ev_io io;                 /* first: the callback casts back */
+    struct iomgr_watch *head; /* waiters */
+    int nread, nwrite;        /* waiters wanting each */
+    int owner;                /* index of the LWP that last attached */
+    int on_idle, on_dirty;    /* on the manager's lists */
+    struct iomgr_fd *idle_next, *dirty_next;
+};
+
+#define IOMGR_FD_CHUNK 256
 
 struct iomgr_req {
     struct iomgr_req *next, *prev; /* the manager's list of waiters */
@@ -52,7 +72,7 @@ struct iomgr_req {
     int nwatch;
     int nexcept;             /* watches with IOMGR_EXCEPT */
     unsigned int since;      /* sweep generation when it started waiting */
-    unsigned int pass;       /* loop pass before which it started */
+    int nio;                 /* watches attached to fd watchers */
     struct iomgr_watch *watch;
     ev_timer timer;          /* timeout, if any */
     ev_timer except_poll;    /* while nexcept > 0 */
@@ -84,6 +104,10 @@ struct iomgr {
     unsigned int sweep_gen;
     unsigned int pass;       /* loop passes run */
     ev_timer sweep;          /* closed-fd check */
+    struct iomgr_fd **fdchunks; /* slot of fd f: fdchunks[f / 256][f % 256] */
+    int nfdchunks;
+    struct iomgr_fd *idle;   /* armed, nobody waiting: stopped before a pass */
+    struct iomgr_fd *dirty;  /* (re)armed since the last pass: fds checked */
     ev_async softsig_async;
     struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
     struct iomgr_sig sig[NSIG];
@@ -103,10 +127,20 @@ void iomgr__forget(struct iomgr *m, struct lwp_pcb *p);
 /* Start LWPs for pending soft signals (outside ev_run: creation yields). */
 void iomgr__run_softsigs(struct iomgr *m);
 
+/* ---- iomgr_fd.c ---- */
+/* Add w to the waiters of w->fd (arming its watcher as needed); -1 when
+ * out of memory. */
+int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner);
+void iomgr__detach(struct iomgr *m, struct iomgr_watch *w);
+/* Before each loop pass: disarm idle watchers, and check the fds of the
+ * watchers armed since the last pass (libev asserts on a closed fd). */
+void iomgr__before_pass(struct iomgr *m);
+/* Re-register fd with the kernel on the next pass (see the sweep). */
+void iomgr__rearm(struct iomgr *m, struct iomgr_fd *slot);
+void iomgr__fds_term(struct iomgr *m);
+int iomgr__is_closed(int fd);
+
 /* ---- iomgr_wait.c ---- */
-/* Before each loop pass: fail the requests started since the last pass
- * whose fds are not open (libev asserts on such fds). */
-void iomgr__check_new_fds(struct iomgr *m);
 void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* Stop every watcher of r and take it off the waiting list. */
 void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r);

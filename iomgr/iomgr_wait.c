@@ -69,22 +69,6 @@ static struct iomgr *mgr_now(void)
     return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
 }
 
-static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct iomgr_watch *wt = (struct iomgr_watch *)w;
-    struct iomgr_req *r = w->data;
-
-    (void)loop;
-    if (revents & EV_ERROR) { /* libev found the fd invalid */
-        iomgr__req_stop(mgr_now(), r);
-        iomgr__finish(mgr_now(), r, IOMGR_FAILED, EBADF);
-        return;
-    }
-    /* EV_READ and EV_WRITE are IOMGR_READ and IOMGR_WRITE. */
-    wt->got |= revents & (EV_READ | EV_WRITE);
-    iomgr__finish(mgr_now(), r, IOMGR_READY, 0);
-}
-
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -100,7 +84,7 @@ static int poll_except(struct iomgr_req *r)
 
     for (int i = 0; i < r->nwatch; i++) {
         struct iomgr_watch *w = &r->watch[i];
-        struct pollfd p = {.fd = w->io.fd, .events = POLLPRI};
+        struct pollfd p = {.fd = w->fd, .events = POLLPRI};
 
         if (!(w->want & IOMGR_EXCEPT))
             continue;
@@ -135,20 +119,15 @@ static void link_req(struct iomgr *m, struct iomgr_req *r)
 
 void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
 {
-    int nio = 0;
-
     if (!r->linked)
         return;
     for (int i = 0; i < r->nwatch; i++)
-        if (r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)) {
-            ev_io_stop(m->loop, &r->watch[i].io);
-            nio++;
-        }
+        iomgr__detach(m, &r->watch[i]);
     if (r->timed)
         ev_timer_stop(m->loop, &r->timer);
     if (r->nexcept)
         ev_timer_stop(m->loop, &r->except_poll);
-    if (nio)
+    if (r->nio)
         m->nfdwait--;
     r->prev->next = r->next;
     r->next->prev = r->prev;
@@ -179,21 +158,29 @@ static void start_timers(struct iomgr *m, struct iomgr_req *r,
     }
 }
 
-static void start_watchers(struct iomgr *m, struct iomgr_req *r)
+/* Returns -1 (nothing attached) when out of memory. */
+static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
 {
-    int nio = 0;
-
-    for (int i = 0; i < r->nwatch; i++)
-        if (r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)) {
-            ev_io_start(m->loop, &r->watch[i].io);
-            nio++;
+    r->nio = 0;
+    for (int i = 0; i < r->nwatch; i++) {
+        r->watch[i].req = r;
+        r->watch[i].slot = NULL;
+        if (!(r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)))
+            continue;
+        if (iomgr__attach(m, &r->watch[i], owner) != 0) {
+            for (int j = 0; j < i; j++)
+                iomgr__detach(m, &r->watch[j]);
+            return -1;
         }
-    if (!nio)
-        return;
+        r->nio++;
+    }
+    if (!r->nio)
+        return 0;
     m->nfdwait++;
     r->since = m->sweep_gen;
     if (!ev_is_active(&m->sweep))
         ev_timer_again(m->loop, &m->sweep);
+    return 0;
 }
 
 /* Park the running LWP until r is finished, or a QSignal wakes it. */
@@ -206,10 +193,15 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
     r->pcb = cur;
     r->state = IOMGR_WAITING;
     r->err = 0;
-    r->pass = m->pass;
+    r->timed = 0;
+    if (start_watchers(m, r, cur->index) != 0) {
+        r->state = IOMGR_FAILED;
+        r->err = ENOMEM;
+        r->linked = 0;
+        return;
+    }
     link_req(m, r);
     cur->io_req = r;
-    start_watchers(m, r);
     start_timers(m, r, timeout);
     cur->qpending--; /* 0 -> -1: blocked in a QWait */
     cur->qwaiting = 1;
@@ -297,10 +289,9 @@ int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
     r.watch = w;
     r.nwatch = 1;
     r.nexcept = 0;
+    w->fd = fd;
     w->want = events;
     w->got = 0;
-    ev_io_init(&w->io, io_cb, fd, events);
-    w->io.data = &r;
     wait_req(m, &r, timeout);
     return r.state == IOMGR_READY ? w->got : outcome(&r);
 }
@@ -321,10 +312,9 @@ static void add_watch(struct iomgr_req *r, int fd, int want)
 {
     struct iomgr_watch *w = &r->watch[r->nwatch++];
 
+    w->fd = fd;
     w->want = want;
     w->got = 0;
-    ev_io_init(&w->io, io_cb, fd, want & (IOMGR_READ | IOMGR_WRITE));
-    w->io.data = r;
     if (want & IOMGR_EXCEPT)
         r->nexcept++;
 }
@@ -379,11 +369,11 @@ static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
         int ready = w->want & w->got;
 
         if (ready & IOMGR_READ)
-            set_bit(rs, w->io.fd), pairs++;
+            set_bit(rs, w->fd), pairs++;
         if (ready & IOMGR_WRITE)
-            set_bit(ws, w->io.fd), pairs++;
+            set_bit(ws, w->fd), pairs++;
         if (ready & IOMGR_EXCEPT)
-            set_bit(es, w->io.fd), pairs++;
+            set_bit(es, w->fd), pairs++;
     }
     return pairs;
 }
@@ -445,25 +435,27 @@ int IOMGR_Sleep(int seconds)
     return IOMGR_Select(0, NULL, NULL, NULL, &tv);
 }
 
-/* ---- Closed fds ---- */
-
-static int is_closed(int fd)
-{
-    return fcntl(fd, F_GETFD) < 0 && errno == EBADF;
-}
+/* ---- The sweep ---- */
 
 static int has_closed_fd(const struct iomgr_req *r)
 {
     for (int i = 0; i < r->nwatch; i++)
-        if ((r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)) &&
-            is_closed(r->watch[i].io.fd))
+        if (r->watch[i].slot && iomgr__is_closed(r->watch[i].fd))
             return 1;
     return 0;
 }
 
-/* Once a period: a request that has waited a whole period on an fd that
- * is no longer open fails with EBADF (epoll forgets closed fds silently,
- * so its LWP would otherwise wait forever). */
+static void rearm_trusted(struct iomgr *m, struct iomgr_req *r)
+{
+    for (int i = 0; i < r->nwatch; i++)
+        if (r->watch[i].slot && r->watch[i].trusted)
+            iomgr__rearm(m, r->watch[i].slot);
+}
+
+/* Once a period, for each request that has waited a whole period: an fd
+ * no longer open fails it with EBADF (epoll forgets closed fds silently,
+ * so it would wait forever), and a watcher it trusted is re-registered
+ * (see iomgr_fd.c). */
 void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct iomgr *m = w->data;
@@ -477,31 +469,13 @@ void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     for (r = m->waiting.next; r != &m->waiting; r = next) {
         next = r->next;
-        if (r->state != IOMGR_WAITING || gen - r->since < 2 ||
-            !has_closed_fd(r))
+        if (r->state != IOMGR_WAITING || gen - r->since < 2)
             continue;
-        iomgr__req_stop(m, r);
-        iomgr__finish(m, r, IOMGR_FAILED, EBADF);
+        if (has_closed_fd(r)) {
+            iomgr__req_stop(m, r);
+            iomgr__finish(m, r, IOMGR_FAILED, EBADF);
+        } else {
+            rearm_trusted(m, r);
+        }
     }
-}
-
-/* New requests are appended, so those started since the last pass are the
- * tail of the list. libev hands their fds to epoll_ctl in the coming pass
- * and asserts if one is closed, so they are checked first; a closed fd
- * fails its request with EBADF, as select(2) would. */
-void iomgr__check_new_fds(struct iomgr *m)
-{
-    struct iomgr_req *r, *prev;
-    int saved = errno;
-
-    for (r = m->waiting.prev; r != &m->waiting; r = prev) {
-        prev = r->prev;
-        if (r->pass != m->pass)
-            break;
-        if (r->state != IOMGR_WAITING || !has_closed_fd(r))
-            continue;
-        iomgr__req_stop(m, r);
-        iomgr__finish(m, r, IOMGR_FAILED, EBADF);
-    }
-    errno = saved;
 }

@@ -640,3 +640,76 @@ Test(iomgr_fixes, select_cost_does_not_depend_on_other_waiters)
     for (int i = 0; i < N; i++)
         cr_assert(s[i].done);
 }
+
+/* ---- Watchers kept armed between waits (iomgr_fd.c) ---- */
+
+struct reuser {
+    int fd;     /* in: fd to drain and close; out: the new pipe's read end */
+    int rc;
+    double took;
+};
+
+/* Drains and closes its fd, then makes a new pipe (which gets the same
+ * number), writes to it and waits for it, as a new connection would. */
+static void reuse_in_new_lwp(void *arg)
+{
+    struct reuser *u = arg;
+    struct timeval tv = {10, 0};
+    int p[2];
+    double t0;
+
+    cr_assert_eq(pipe(p), 0);
+    u->fd = p[0];
+    cr_assert_eq(write(p[1], "y", 1), 1);
+    t0 = iot_now();
+    u->rc = IOMGR_WaitIO(p[0], IOMGR_READ, &tv);
+    u->took = iot_now() - t0;
+}
+
+Test(iomgr_fixes, fd_number_reused_by_another_lwp_is_watched_at_once)
+{
+    int p[2];
+    char c;
+    struct reuser u = {0, 0, 0};
+    struct timeval tv = {5, 0};
+
+    iot_pipe(p);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_assert_eq(IOMGR_WaitIO(p[0], IOMGR_READ, &tv), IOMGR_READ);
+    cr_assert_eq(read(p[0], &c, 1), 1);
+    close(p[0]);
+    close(p[1]);
+    iot_spawn(reuse_in_new_lwp, IOT_HIGH, &u);
+    IOT_WAIT_FOR(u.rc != 0);
+    if (u.fd != p[0])
+        cr_skip_test("the kernel did not reuse fd %d", p[0]);
+    cr_assert_eq(u.rc, IOMGR_READ);
+    cr_assert_lt(u.took, 0.5, "took %.3f s", u.took);
+}
+
+static void write_later(void *arg)
+{
+    cr_assert_eq(write(*(int *)arg, "z", 1), 1);
+}
+
+Test(iomgr_fixes, file_swapped_under_an_fd_by_its_own_lwp_is_found)
+{
+    /* The one corner the kept-armed watcher trusts: same LWP, same fd
+     * number, same events, no loop pass in between. The sweep must find
+     * it: a delay of a period or two, not a hang. */
+    int p[2], q[2];
+    char c;
+    struct timeval tv = {10, 0};
+
+    iot_pipe(p);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_assert_eq(IOMGR_WaitIO(p[0], IOMGR_READ, &tv), IOMGR_READ);
+    cr_assert_eq(read(p[0], &c, 1), 1);
+    close(p[0]);
+    close(p[1]);
+    iot_pipe(q);
+    if (q[0] != p[0])
+        cr_skip_test("the kernel did not reuse fd %d", p[0]);
+    iot_spawn(write_later, LWP_NORMAL_PRIORITY - 1, &q[1]);
+    cr_assert_eq(IOMGR_WaitIO(q[0], IOMGR_READ, &tv), IOMGR_READ);
+}
