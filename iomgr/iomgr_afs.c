@@ -49,6 +49,24 @@ void IOMGR_FreeFDSet(fd_set *set)
     pooled++;
 }
 
+int IOMGR_InitializeAFS(void)
+{
+    if (!lwp__rt) {
+        int rc = LWP_InitializeProcessSupport(LWP_NORMAL_PRIORITY, NULL);
+        if (rc != LWP_SUCCESS)
+            return rc;
+    }
+    return (IOMGR_Initialize)();
+}
+
+int IOMGR_PollAFS(void)
+{
+    (IOMGR_Poll)();
+    LWP_DispatchProcess();
+    LWP_DispatchProcess();
+    return 0;
+}
+
 int IOMGR_SoftSigAFS(void *(*aproc)(void *), void *arock)
 {
     return iomgr__softsig(NULL, aproc, arock);

@@ -162,6 +162,7 @@ static void start_timers(struct iomgr *m, struct iomgr_req *r,
 static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
 {
     r->nio = 0;
+    r->since = m->sweep_gen;
     for (int i = 0; i < r->nwatch; i++) {
         r->watch[i].req = r;
         r->watch[i].slot = NULL;
@@ -177,7 +178,6 @@ static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
     if (!r->nio)
         return 0;
     m->nfdwait++;
-    r->since = m->sweep_gen;
     if (!ev_is_active(&m->sweep))
         ev_timer_again(m->loop, &m->sweep);
     return 0;

@@ -111,3 +111,40 @@ Test(afs_compat, fd_sets_are_zeroed_and_pooled)
     IOMGR_FreeFDSet(b);
     IOMGR_FreeFDSet(NULL);
 }
+
+Test(afs_compat, iomgr_initialize_uses_openafs_normal_priority)
+{
+    int prio = -1;
+
+    cr_assert_eq(LWP_NORMAL_PRIORITY, 2);
+    cr_assert_eq(IOMGR_Initialize(), LWP_SUCCESS);
+    cr_assert_eq(LWP_GetProcessPriority(LWP_ThreadId(), &prio), LWP_SUCCESS);
+    cr_assert_eq(prio, 2);
+}
+
+static int peer_turns;
+
+static void *peer(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        peer_turns++;
+        LWP_DispatchProcess();
+    }
+    return NULL;
+}
+
+Test(afs_compat, iomgr_poll_yields_and_returns_zero)
+{
+    cr_assert_eq(IOMGR_Initialize(), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(peer, 32768, LWP_NORMAL_PRIORITY, NULL,
+                                   "peer", NULL),
+                 LWP_SUCCESS);
+    peer_turns = 0;
+    cr_assert_eq(IOMGR_Poll(), 0);
+    cr_assert_eq(peer_turns, 2, "one turn per yield");
+}
+
+/* OpenAFS's headers mark printf-like functions with this; the file does
+ * not compile if afs_compat.h does not provide it. */
+void afs_style_log(const char *fmt, ...) AFS_ATTRIBUTE_FORMAT(__printf__, 1, 2);

@@ -10,12 +10,20 @@
  * OpenAFS ignored them). IOMGR_Initialize initialises LWP when needed, as
  * OpenAFS's does.
  *
- * What stays as in this library (Coda's semantics): LWP_NORMAL_PRIORITY
- * is 3 (OpenAFS: 2; both are valid priorities), 8 rocks (OpenAFS: 4),
- * counting LWP_QWait/LWP_QSignal, IOMGR_Select returns the number of ready
- * (fd, set) pairs (OpenAFS clamps it to 1: test "> 0", not "== 1"),
- * IOMGR_Poll does not yield. An LWP that has returned is gone: its PROCESS
- * is answered with LWP_EBADPID, so destroying it is harmless.
+ * OpenAFS semantics where its programs rely on them: LWP_NORMAL_PRIORITY
+ * is 2 (OpenAFS's value; priorities still run 0..LWP_MAX_PRIORITY = 4, so
+ * OpenAFS's "LWP_MAX_PRIORITY - 1" outranks normal LWPs as intended),
+ * IOMGR_Initialize initialises LWP at that priority when needed, and
+ * IOMGR_Poll yields twice and returns 0 (OpenAFS servers call it in long
+ * loops so that other LWPs get to run). AFS_ATTRIBUTE_FORMAT, which
+ * OpenAFS's own headers use, is provided if missing.
+ *
+ * What stays as in this library (Coda's semantics): 8 rocks (OpenAFS: 4),
+ * a 32 KiB minimum stack (OpenAFS: 192 KiB on Linux; ask for what you
+ * need), counting LWP_QWait/LWP_QSignal, IOMGR_Select returns the number of
+ * ready (fd, set) pairs (OpenAFS clamps it to 1: test "> 0", not "== 1").
+ * An LWP that has returned is gone: its PROCESS is answered with
+ * LWP_EBADPID, so destroying it is harmless.
  */
 #ifndef LWP_AFS_COMPAT_H
 #define LWP_AFS_COMPAT_H
@@ -52,6 +60,24 @@ LWP_EXPORT int IOMGR_SoftSigAFS(void *(*aproc)(void *), void *arock);
 /* A zeroed fd_set from a pool (NULL when out of memory), and its return. */
 LWP_EXPORT fd_set *IOMGR_AllocFDSet(void);
 LWP_EXPORT void IOMGR_FreeFDSet(fd_set *set);
+
+/* IOMGR_Initialize, LWP set up at OpenAFS's normal priority if nobody has;
+ * returns as IOMGR_Initialize. */
+LWP_EXPORT int IOMGR_InitializeAFS(void);
+/* IOMGR_Poll, then two yields, as OpenAFS's did; returns 0. May yield. */
+LWP_EXPORT int IOMGR_PollAFS(void);
+
+#undef LWP_NORMAL_PRIORITY
+#define LWP_NORMAL_PRIORITY (LWP_MAX_PRIORITY - 2)
+#define IOMGR_Initialize() IOMGR_InitializeAFS()
+#define IOMGR_Poll() IOMGR_PollAFS()
+#ifndef AFS_ATTRIBUTE_FORMAT
+#if defined(__GNUC__) || defined(__clang__)
+#define AFS_ATTRIBUTE_FORMAT(style, x, y) __attribute__((format(style, x, y)))
+#else
+#define AFS_ATTRIBUTE_FORMAT(style, x, y)
+#endif
+#endif
 
 /* OpenAFS code names these with void *(*)(void *) entry points. */
 #undef LWP_CreateProcess

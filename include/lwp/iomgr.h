@@ -74,8 +74,10 @@ LWP_EXPORT int IOMGR_Finalize(void);
  *   wait forever. With no fds this is the LWP sleep. May yield.
  * On return from a blocking select the three sets hold exactly the ready
  * fds (all cleared on timeout or error). Exceptional conditions (the e set)
- * are TCP urgent data: libev cannot wait for them alone, so an e-set fd is
- * also watched for reading and checked whenever the select wakes.
+ * are TCP urgent data, for which libev has no watcher: they are checked
+ * with a non-blocking poll(2) when the select starts, when it wakes, and
+ * every 10 ms while it waits with e-set fds, so they are seen within about
+ * 10 ms.
  * Returns the number of (fd, set) pairs ready (an fd both readable and
  * writable counts 2), 0 on timeout, -2 if cancelled by IOMGR_Cancel, -1 with
  * errno EBADF (an fd is or became closed), EINTR (LWP_QSignal woke the
