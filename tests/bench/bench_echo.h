@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pieces of bench_echo shared by its files: the load the client puts on a
+ * server, what one measurement yields, the servers, and the helpers that
+ * start, pin and reap the child processes.
+ */
+#ifndef LWP_BENCH_ECHO_H
+#define LWP_BENCH_ECHO_H
+
+#include <sys/types.h>
+
+#define ECHO_MSG 64  /* bytes per message, client to server and back */
+#define ECHO_BUF 512 /* read buffer of every server */
+
+/* Servers, in the order they take turns within a run. */
+enum echo_kind { ECHO_WAITIO, ECHO_SELECT, ECHO_LIBEV, ECHO_ST, ECHO_KINDS };
+
+/* What the client does: `conns` connections to 127.0.0.1:port kept in
+ * lock-step for warm_s seconds, then measured for run_s seconds. */
+struct echo_load {
+    int port;
+    int conns;
+    pid_t server; /* whose CPU clock frames the measured window */
+    double warm_s;
+    double run_s;
+    int result_fd; /* where the client writes its struct echo_result */
+};
+
+/* One measurement; ok == 0 when the run failed (the rest is then 0). */
+struct echo_result {
+    int ok;
+    long round_trips;
+    double rtps; /* round trips per second */
+    double p50_us;
+    double p99_us;
+    double srv_cpu_us; /* server CPU (user + system) per round trip */
+    double cli_cpu_us; /* client CPU per round trip */
+};
+
+/* bench_echo_client.c: runs the load and writes the result to
+ * load->result_fd; returns the exit status for the client process. */
+int echo_client(const struct echo_load *load);
+
+/* bench_echo_lwp.c: one LWP per connection over IOMGR, waiting through
+ * IOMGR_WaitIO (select_path 0) or IOMGR_Select (1). Serves the listening
+ * socket until killed; returns only on a set-up error. */
+void echo_serve_lwp(int lfd, int select_path);
+
+/* bench_echo_peers.c: the same service written for libev and for State
+ * Threads. echo_serve_st returns at once when ST is not built in. */
+void echo_serve_libev(int lfd);
+void echo_serve_st(int lfd);
+int echo_have_st(void);
+/* ST's event system as echo_serve_st will choose it ("poll", "epoll"...),
+ * or "none" without ST. */
+const char *echo_st_eventsys(void);
+
+/* Sets TCP_NODELAY (a lock-step load must never wait for Nagle). */
+void echo_nodelay(int fd);
+
+/* bench_echo_proc.c: child processes. A child is pinned to `cpu` (none if
+ * cpu < 0), dies with its parent, runs fn(arg) and _exits with its return
+ * value. Children still alive when the parent exits, or is stopped by
+ * SIGINT/SIGTERM/SIGHUP, are killed and reaped. */
+pid_t echo_spawn(int (*fn)(void *), void *arg, int cpu);
+/* Sends sig (if non-zero) to the child, then waits for it. */
+void echo_reap(pid_t pid, int sig);
+/* Installs the exit and signal clean-up; call once, before any spawn. */
+void echo_proc_init(void);
+
+#endif /* LWP_BENCH_ECHO_H */

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server under test: one LWP per connection, blocking through IOMGR.
+ * Each LWP waits until its socket is readable, reads, writes the bytes
+ * back and waits again: the syscalls of the libev server (which is called
+ * back on readability, reads and writes), so the difference between the
+ * two is what LWPs and IOMGR add.
+ *
+ * Two ways to wait: IOMGR_WaitIO, the fast path for this shape of server,
+ * and IOMGR_Select with the one socket in the read set, the path existing
+ * Coda code takes. With 10,000 connections the fds pass FD_SETSIZE, so
+ * the select path uses its own bit arrays (IOMGR_Select accepts any nfds,
+ * as select(2) does) and sets the bit by hand: FD_SET may be checked
+ * against FD_SETSIZE by _FORTIFY_SOURCE.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <lwp/iomgr.h>
+#include <lwp/lwp.h>
+
+#include "bench_echo.h"
+
+#define CONN_STACK (32 * 1024) /* the minimum; a connection needs ~1 KiB */
+
+static int use_select;
+
+/* One waiter: the fd and, for the select path, a bit array long enough
+ * for it (and never shorter than an fd_set). Only the word holding fd is
+ * ever non-zero (IOMGR_Select clears every bit that is not ready), so
+ * setting that word is the whole FD_ZERO + FD_SET. */
+struct waiter {
+    int fd;
+    fd_mask *bits;
+};
+
+static int waiter_init(struct waiter *w, int fd)
+{
+    size_t words = (size_t)fd / NFDBITS + 1;
+
+    w->fd = fd;
+    w->bits = NULL;
+    if (!use_select)
+        return 0;
+    if (words < sizeof(fd_set) / sizeof(fd_mask))
+        words = sizeof(fd_set) / sizeof(fd_mask);
+    w->bits = calloc(words, sizeof(fd_mask));
+    return w->bits ? 0 : -1;
+}
+
+static int select_one(struct waiter *w, int events)
+{
+    fd_mask *word = &w->bits[w->fd / NFDBITS];
+    fd_set *set = (fd_set *)w->bits;
+
+    *word = (fd_mask)1 << (w->fd % NFDBITS);
+    return IOMGR_Select(w->fd + 1, events & IOMGR_READ ? set : NULL,
+                        events & IOMGR_WRITE ? set : NULL, NULL, NULL);
+}
+
+/* Blocks until w->fd is ready for `events`; returns 0, or -1 on error. */
+static int wait_ready(struct waiter *w, int events)
+{
+    int rc =
+        use_select ? select_one(w, events) : IOMGR_WaitIO(w->fd, events, NULL);
+
+    return rc > 0 ? 0 : -1;
+}
+
+/* Writes all of buf, waiting for room if need be (never needed under the
+ * lock-step load, but an echo server must not drop bytes). */
+static int write_all(struct waiter *w, const char *buf, ssize_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(w->fd, buf, (size_t)len);
+
+        if (n > 0) {
+            buf += n;
+            len -= n;
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            return -1;
+        } else if (wait_ready(w, IOMGR_WRITE) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void connection(void *arg)
+{
+    struct waiter w;
+    char buf[ECHO_BUF];
+
+    if (waiter_init(&w, (int)(intptr_t)arg) == 0) {
+        while (wait_ready(&w, IOMGR_READ) == 0) {
+            ssize_t n = read(w.fd, buf, sizeof(buf));
+
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (n <= 0 || write_all(&w, buf, n) != 0)
+                break;
+        }
+    }
+    free(w.bits);
+    close(w.fd);
+}
+
+/* Accepts whatever the backlog holds; each connection gets an LWP, which
+ * runs (and parks in its first wait) before LWP_CreateProcess returns. */
+static int accept_all(int lfd)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+
+        if (fd < 0)
+            return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED
+                       ? 0
+                       : -1;
+        echo_nodelay(fd);
+        if (LWP_CreateProcess(connection, CONN_STACK, LWP_NORMAL_PRIORITY,
+                              (void *)(intptr_t)fd, "echo",
+                              NULL) != LWP_SUCCESS) {
+            close(fd);
+            return -1;
+        }
+    }
+}
+
+void echo_serve_lwp(int lfd, int select_path)
+{
+    struct waiter lw;
+    int rc;
+
+    use_select = select_path;
+    /* Stack-use accounting fills each new stack with a pattern: set-up
+     * cost for 10,000 connections that says nothing about serving them. */
+    lwp_stackUseEnabled = 0;
+    rc = IOMGR_Initialize();
+    if (rc != LWP_SUCCESS || waiter_init(&lw, lfd) != 0) {
+        fprintf(stderr, "bench_echo: IOMGR_Initialize: %d\n", rc);
+        return;
+    }
+    while (wait_ready(&lw, IOMGR_READ) == 0 && accept_all(lfd) == 0)
+        ;
+    perror("bench_echo: LWP server: accept");
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The servers bench_echo holds ours against, each the plainest correct
+ * version of the same service:
+ * - libev: one ev_io per connection, called back when it is readable,
+ *   reads and writes the bytes back. No threads, no stacks: the practical
+ *   limit for one core, and the loop IOMGR itself sits on.
+ * - State Threads: one ST thread per connection in st_read/st_write, the
+ *   closest relative of an LWP server. Debian builds ST without epoll, so
+ *   it runs on poll(2) (select(2) stops at 1,024 fds); the header line of
+ *   bench_echo says which event system was used.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef BENCH_HAVE_ST
+#include <st.h>
+#endif
+
+#include "bench_echo.h"
+
+#define ST_STACK (32 * 1024) /* as the LWP server's connections */
+
+void echo_nodelay(int fd)
+{
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- libev ---- */
+
+/* One message is in flight per connection, so a write never comes up
+ * short here; if it ever did the connection is dropped, and the client
+ * reports the run as failed rather than measuring a broken server. */
+static void libev_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    char buf[ECHO_BUF];
+    ssize_t n = read(w->fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0 && write(w->fd, buf, (size_t)n) == n)
+        return;
+    ev_io_stop(loop, w);
+    close(w->fd);
+    free(w);
+}
+
+static void libev_accept(struct ev_loop *loop, ev_io *lw, int revents)
+{
+    for (;;) {
+        int fd = accept4(lw->fd, NULL, NULL, SOCK_NONBLOCK);
+        ev_io *w;
+
+        if (fd < 0)
+            return;
+        w = malloc(sizeof(*w));
+        if (!w) {
+            close(fd);
+            return;
+        }
+        echo_nodelay(fd);
+        ev_io_init(w, libev_readable, fd, EV_READ);
+        ev_io_start(loop, w);
+    }
+}
+
+void echo_serve_libev(int lfd)
+{
+    struct ev_loop *loop = ev_default_loop(0);
+    ev_io lw;
+
+    if (!loop) {
+        fprintf(stderr, "bench_echo: ev_default_loop failed\n");
+        return;
+    }
+    ev_io_init(&lw, libev_accept, lfd, EV_READ);
+    ev_io_start(loop, &lw);
+    ev_run(loop, 0);
+}
+
+/* ---- State Threads ---- */
+
+#ifdef BENCH_HAVE_ST
+
+int echo_have_st(void)
+{
+    return 1;
+}
+
+/* ST's best event system here: epoll if ST was built with it, else poll
+ * (no 1,024-fd limit, unlike select). A build without epoll accepts
+ * ST_EVENTSYS_ALT but sets nothing, hence the check. Must run before
+ * st_init; the choice made in the parent is inherited by the server. */
+static void st_pick_eventsys(void)
+{
+    if (st_set_eventsys(ST_EVENTSYS_ALT) == 0 &&
+        st_get_eventsys() == ST_EVENTSYS_ALT)
+        return;
+    st_set_eventsys(ST_EVENTSYS_POLL);
+}
+
+const char *echo_st_eventsys(void)
+{
+    static const char *name;
+
+    if (!name) {
+        st_pick_eventsys();
+        name = st_get_eventsys_name();
+    }
+    return name;
+}
+
+static void *st_connection(void *arg)
+{
+    st_netfd_t c = arg;
+    char buf[ECHO_BUF];
+
+    for (;;) {
+        ssize_t n = st_read(c, buf, sizeof(buf), ST_UTIME_NO_TIMEOUT);
+
+        if (n <= 0 || st_write(c, buf, (size_t)n, ST_UTIME_NO_TIMEOUT) != n)
+            break;
+    }
+    st_netfd_close(c);
+    return NULL;
+}
+
+void echo_serve_st(int lfd)
+{
+    st_netfd_t l;
+
+    echo_st_eventsys();
+    if (st_init() != 0 || !(l = st_netfd_open_socket(lfd))) {
+        fprintf(stderr, "bench_echo: st_init failed\n");
+        return;
+    }
+    for (;;) {
+        st_netfd_t c = st_accept(l, NULL, NULL, ST_UTIME_NO_TIMEOUT);
+
+        if (!c)
+            continue; /* EINTR, or a connection reset while queued */
+        echo_nodelay(st_netfd_fileno(c));
+        if (!st_thread_create(st_connection, c, 0, ST_STACK))
+            st_netfd_close(c);
+    }
+}
+
+#else /* !BENCH_HAVE_ST */
+
+int echo_have_st(void)
+{
+    return 0;
+}
+
+const char *echo_st_eventsys(void)
+{
+    return "none";
+}
+
+void echo_serve_st(int lfd)
+{
+    (void)lfd;
+}
+
+#endif

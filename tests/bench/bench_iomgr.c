@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_iomgr: what IOMGR itself costs.
+ *
+ *     taskset -c 1 bench_iomgr [--quick] [--runs N]
+ *
+ * Wake latency: time from a pipe becoming readable to the LWP selecting on
+ * it running again, through IOMGR_Select and through IOMGR_WaitIO; median
+ * ns of every wake in a run, median of --runs runs (default 7). The pipe
+ * is written by another LWP of the same process, right before it blocks:
+ * the path measured is then exactly IOMGR's (the switch to the IO MANAGER,
+ * the epoll_wait that finds the pipe ready, libev's dispatch, the wake-up
+ * of the selecting LWP and the switch to it). A writer in a second process
+ * would add the kernel waking a sleeping process, several microseconds
+ * that vary with CPU placement and idle states and have nothing to do
+ * with IOMGR. The same shape in a plain libev loop (write, then one
+ * ev_run) is printed as the floor: the part no code on libev can avoid.
+ *
+ * Idle CPU: IOMGR initialised, the main LWP in LWP_WaitProcess on an
+ * event that SIGALRM delivers through IOMGR_Signal after 5 s; the CPU the
+ * process used meanwhile (getrusage) and how often it woke (context
+ * switches; a polling or ticking loop shows here first). Then the same
+ * with 1,000 LWPs in IOMGR_WaitIO on pipes nobody writes, as in a server
+ * whose clients are quiet: any per-waiter periodic work shows there.
+ * --quick waits 1 s and scales to 5 s, and divides the wake counts by 10.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include <lwp/iomgr.h>
+#include <lwp/lwp.h>
+
+#include "bench_util.h"
+
+#define WRITER_STACK (32 * 1024)
+#define IDLE_S 5
+#define IDLE_WAITERS 1000 /* LWPs waiting on quiet fds, second idle figure */
+
+static int opt_runs = 7;
+static long opt_div = 1;
+
+/* ---- Sessions ---- */
+
+static void session_begin(void)
+{
+    int rc = IOMGR_Initialize();
+
+    if (rc != LWP_SUCCESS)
+        bench_fail("IOMGR_Initialize", rc);
+}
+
+static void session_end(void)
+{
+    int rc = IOMGR_Finalize();
+
+    if (rc == LWP_SUCCESS)
+        rc = LWP_TerminateProcessSupport();
+    if (rc != LWP_SUCCESS)
+        bench_fail("IOMGR_Finalize/LWP_TerminateProcessSupport", rc);
+}
+
+/* ---- Wake latency ---- */
+
+static int wake_pipe[2];
+static char go_ev;
+static double t_ready; /* when the pipe last became readable */
+static int via_select;
+
+/* Each turn: wait for the go, make the pipe readable, note when, and
+ * block again, which hands the CPU to the IO MANAGER. */
+static void writer(void *arg)
+{
+    long n = *(long *)arg;
+
+    for (long i = 0; i < n; i++) {
+        LWP_WaitProcess(&go_ev);
+        if (write(wake_pipe[1], "w", 1) != 1)
+            bench_fail("write", errno);
+        t_ready = bench_now_ns();
+    }
+}
+
+static int wait_readable(int fd)
+{
+    fd_set set;
+
+    if (!via_select)
+        return IOMGR_WaitIO(fd, IOMGR_READ, NULL);
+    FD_ZERO(&set);
+    FD_SET(fd, &set);
+    return IOMGR_Select(fd + 1, &set, NULL, NULL, NULL);
+}
+
+static double *samples(long n)
+{
+    double *v = malloc((size_t)n * sizeof(*v));
+
+    if (!v || pipe(wake_pipe) != 0)
+        bench_fail("wake set-up", errno);
+    return v;
+}
+
+static double finish(double *lat, long n)
+{
+    double med = bench_median(lat, (int)n);
+
+    free(lat);
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
+    return med;
+}
+
+/* The writer, of the main LWP's priority, runs at creation and parks on
+ * go_ev; each round the main LWP signals it and blocks on the pipe. */
+static double iomgr_wake_run(long n)
+{
+    double *lat = samples(n);
+    char c;
+    int rc;
+
+    session_begin();
+    rc = LWP_CreateProcess(writer, WRITER_STACK, LWP_NORMAL_PRIORITY, &n,
+                           "writer", NULL);
+    if (rc != LWP_SUCCESS)
+        bench_fail("LWP_CreateProcess", rc);
+    for (long i = 0; i < n; i++) {
+        LWP_NoYieldSignal(&go_ev);
+        rc = wait_readable(wake_pipe[0]);
+        lat[i] = bench_now_ns() - t_ready;
+        if (rc != 1 || read(wake_pipe[0], &c, 1) != 1)
+            bench_fail(via_select ? "IOMGR_Select" : "IOMGR_WaitIO", rc);
+    }
+    session_end();
+    return finish(lat, n);
+}
+
+static double select_wake_run(long n)
+{
+    via_select = 1;
+    return iomgr_wake_run(n);
+}
+
+static double waitio_wake_run(long n)
+{
+    via_select = 0;
+    return iomgr_wake_run(n);
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    char c;
+
+    *(double *)w->data = bench_now_ns();
+    if (read(w->fd, &c, 1) != 1)
+        bench_fail("read", errno);
+}
+
+static double libev_wake_run(long n)
+{
+    double *lat = samples(n), t_run = 0;
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    ev_io w;
+
+    if (!loop)
+        bench_fail("ev_loop_new", 0);
+    ev_io_init(&w, on_readable, wake_pipe[0], EV_READ);
+    w.data = &t_run;
+    ev_io_start(loop, &w);
+    for (long i = 0; i < n; i++) {
+        if (write(wake_pipe[1], "w", 1) != 1)
+            bench_fail("write", errno);
+        t_ready = bench_now_ns();
+        ev_run(loop, EVRUN_ONCE);
+        lat[i] = t_run - t_ready;
+    }
+    ev_io_stop(loop, &w);
+    ev_loop_destroy(loop);
+    return finish(lat, n);
+}
+
+enum { W_EV, W_SELECT, W_WAITIO, W_COUNT };
+
+static void wakes(void)
+{
+    long n = 100000 / opt_div;
+    struct bench_item it[W_COUNT] = {
+        [W_EV] = {libev_wake_run, n, 0},
+        [W_SELECT] = {select_wake_run, n, 0},
+        [W_WAITIO] = {waitio_wake_run, n, 0},
+    };
+
+    bench_group(it, W_COUNT, opt_runs);
+    bench_print("libev_wake_ns", it[W_EV].ns, "ns");
+    bench_print("iomgr_wake_select_ns", it[W_SELECT].ns, "ns");
+    bench_print("iomgr_wake_waitio_ns", it[W_WAITIO].ns, "ns");
+    bench_ratio("iomgr_wake_select_vs_libev", it[W_SELECT].ns, it[W_EV].ns);
+    bench_ratio("iomgr_wake_waitio_vs_libev", it[W_WAITIO].ns, it[W_EV].ns);
+}
+
+/* ---- Idle CPU ---- */
+
+static char alarm_ev;
+
+struct idle_figures {
+    double cpu_ms;  /* scaled to IDLE_S */
+    double wakeups; /* context switches, scaled to IDLE_S */
+    double wall_s;
+};
+
+static double tv_ms(struct timeval tv)
+{
+    return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
+static void idle_waiter(void *arg)
+{
+    IOMGR_WaitIO((int)(intptr_t)arg, IOMGR_READ, NULL);
+}
+
+/* n LWPs, each waiting to read its own pipe, which nobody writes: the
+ * state of a server whose clients are all quiet. Returns the 2n fds. */
+static int *park_waiters(int n)
+{
+    int *fds = malloc((size_t)(2 * n + 1) * sizeof(*fds));
+
+    if (!fds)
+        bench_fail("malloc", 0);
+    for (int i = 0; i < n; i++) {
+        if (pipe(&fds[2 * i]) != 0)
+            bench_fail("pipe", errno);
+        if (LWP_CreateProcess(idle_waiter, WRITER_STACK, LWP_NORMAL_PRIORITY,
+                              (void *)(intptr_t)fds[2 * i], "idle",
+                              NULL) != LWP_SUCCESS)
+            bench_fail("LWP_CreateProcess", 0);
+    }
+    return fds;
+}
+
+static struct idle_figures idle_run(int waiters)
+{
+    int secs = opt_div > 1 ? 1 : IDLE_S, rc, *fds;
+    double scale = (double)IDLE_S / secs, t0, t1;
+    struct rusage r0, r1;
+    struct idle_figures f;
+
+    session_begin();
+    rc = IOMGR_Signal(SIGALRM, &alarm_ev);
+    if (rc != LWP_SUCCESS)
+        bench_fail("IOMGR_Signal", rc);
+    fds = park_waiters(waiters);
+    getrusage(RUSAGE_SELF, &r0);
+    t0 = bench_now_ns();
+    alarm((unsigned)secs);
+    LWP_WaitProcess(&alarm_ev);
+    t1 = bench_now_ns();
+    getrusage(RUSAGE_SELF, &r1);
+    IOMGR_CancelSignal(SIGALRM);
+    session_end();
+    for (int i = 0; i < 2 * waiters; i++)
+        close(fds[i]);
+    free(fds);
+    f.cpu_ms = scale * (tv_ms(r1.ru_utime) + tv_ms(r1.ru_stime) -
+                        tv_ms(r0.ru_utime) - tv_ms(r0.ru_stime));
+    f.wakeups = scale * (double)(r1.ru_nvcsw + r1.ru_nivcsw - r0.ru_nvcsw -
+                                 r0.ru_nivcsw);
+    f.wall_s = (t1 - t0) / 1e9;
+    return f;
+}
+
+/* Room for IDLE_WAITERS pipes, raising the soft fd limit if need be. */
+static int fds_for_waiters(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < 2 * IDLE_WAITERS + 64) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur >= 2 * IDLE_WAITERS + 64;
+}
+
+static void idle(void)
+{
+    struct idle_figures f = idle_run(0);
+    struct idle_figures w = {BENCH_SKIPPED, BENCH_SKIPPED, BENCH_SKIPPED};
+
+    bench_print("iomgr_idle_5s_cpu_ms", f.cpu_ms, "ms");
+    bench_print("iomgr_idle_5s_wakeups", f.wakeups, "switches");
+    bench_print("iomgr_idle_wall_s", f.wall_s, "s");
+    if (fds_for_waiters())
+        w = idle_run(IDLE_WAITERS);
+    bench_print("iomgr_idle_5s_cpu_ms_1000_waiting", w.cpu_ms, "ms");
+    bench_print("iomgr_idle_5s_wakeups_1000_waiting", w.wakeups, "switches");
+}
+
+/* ---- Main ---- */
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv0);
+    exit(2);
+}
+
+static void parse(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            opt_div = 10;
+        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            opt_runs = atoi(argv[++i]);
+            if (opt_runs < 1 || opt_runs > 99)
+                usage(argv[0]);
+        } else {
+            usage(argv[0]);
+        }
+    }
+}
+
+static void print_header(void)
+{
+    char load[64] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (!fgets(load, sizeof(load), f))
+            strcpy(load, "?");
+        fclose(f);
+        load[strcspn(load, "\n")] = '\0';
+    }
+    printf("# bench_iomgr: median of %d runs%s; idle target < 10 ms; "
+           "loadavg %s\n",
+           opt_runs, opt_div > 1 ? ", --quick (counts / 10, idle 1 s x 5)" : "",
+           load);
+}
+
+int main(int argc, char **argv)
+{
+    double t0 = bench_now_ns();
+
+    parse(argc, argv);
+    print_header();
+    wakes();
+    idle();
+    bench_print("bench_total_s", (bench_now_ns() - t0) / 1e9, "s");
+    return 0;
+}
