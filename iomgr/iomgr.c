@@ -22,11 +22,6 @@ _Atomic(struct iomgr *) iomgr__mgr;
 
 static struct iomgr the_mgr;
 
-static struct iomgr *running(void)
-{
-    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
-}
-
 void iomgr__finish(struct iomgr *m, struct iomgr_req *r, enum iomgr_state st,
                    int err)
 {
@@ -82,7 +77,7 @@ static void manager_main(void *arg)
 
 static void on_destroy(struct lwp_pcb *p)
 {
-    struct iomgr *m = running();
+    struct iomgr *m = iomgr__running();
 
     if (!m)
         return;
@@ -97,7 +92,7 @@ static void on_destroy(struct lwp_pcb *p)
 
 static void on_terminate(void)
 {
-    if (running())
+    if (iomgr__running())
         IOMGR_Finalize();
 }
 
@@ -137,7 +132,7 @@ static int start(struct ev_loop *loop)
     PROCESS pid;
     int rc;
 
-    if (running())
+    if (iomgr__running())
         return LWP_SUCCESS;
     lwp__ft_ensure_init();
     if (!lwp__rt) {
@@ -186,7 +181,7 @@ static void cancel_all_waiters(struct iomgr *m)
 
 int IOMGR_Finalize(void)
 {
-    struct iomgr *m = running();
+    struct iomgr *m = iomgr__running();
     struct lwp_pcb *mgr;
 
     if (!m || m->finalizing)
@@ -210,7 +205,7 @@ int IOMGR_Finalize(void)
 
 int IOMGR_Poll(void)
 {
-    struct iomgr *m = running();
+    struct iomgr *m = iomgr__running();
     int before;
 
     if (!m)
@@ -222,7 +217,7 @@ int IOMGR_Poll(void)
 
 int IOMGR_Cancel(PROCESS pid)
 {
-    struct iomgr *m = running();
+    struct iomgr *m = iomgr__running();
     struct lwp_pcb *p;
     struct iomgr_req *r;
 
@@ -240,11 +235,10 @@ void iomgr__forget(struct iomgr *m, struct lwp_pcb *p)
 {
     struct iomgr_req *r = p->io_req;
 
-    iomgr__req_stop(m, r);
+    iomgr__req_stop(m, r); /* also clears p->io_req */
     /* The destroyed LWP never returns to free what its select allocated. */
     if (r->watch != r->inline_watch)
         free(r->watch);
-    p->io_req = NULL;
 }
 
 void iomgr__run_softsigs(struct iomgr *m)
@@ -267,7 +261,7 @@ void iomgr__run_softsigs(struct iomgr *m)
                         LWP_NORMAL_PRIORITY, rock, "SignalHandler",
                         &pid) == LWP_SUCCESS)
             m->woken++;
-        if (running() != m)
+        if (iomgr__running() != m)
             return; /* the handler finalized IOMGR */
     }
 }

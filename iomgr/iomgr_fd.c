@@ -34,11 +34,6 @@ int iomgr__is_closed(int fd)
     return closed;
 }
 
-static struct iomgr *mgr_now(void)
-{
-    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
-}
-
 static int events_of(const struct iomgr_fd *s)
 {
     return (s->nread ? EV_READ : 0) | (s->nwrite ? EV_WRITE : 0);
@@ -58,7 +53,7 @@ static void fail_waiters(struct iomgr *m, struct iomgr_fd *s, int err)
 static void slot_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct iomgr_fd *s = (struct iomgr_fd *)io;
-    struct iomgr *m = mgr_now();
+    struct iomgr *m = iomgr__running();
 
     if (revents & EV_ERROR) { /* libev stopped the watcher already */
         fail_waiters(m, s, EBADF);

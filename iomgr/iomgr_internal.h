@@ -117,6 +117,12 @@ struct iomgr {
  * signal handler or another thread, hence atomic. */
 extern _Atomic(struct iomgr *) iomgr__mgr;
 
+/* The running manager, or NULL; for calls from the LWPs' own thread. */
+static inline struct iomgr *iomgr__running(void)
+{
+    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
+}
+
 /* ---- iomgr.c ---- */
 /* The request is over: record why and make its LWP runnable. Only the
  * first outcome counts. */

@@ -13,15 +13,10 @@
 
 #include "iomgr_internal.h"
 
-static struct iomgr *mgr_now(void)
-{
-    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
-}
-
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct iomgr_sig *s = (struct iomgr_sig *)w;
-    struct iomgr *m = mgr_now();
+    struct iomgr *m = iomgr__running();
 
     (void)loop;
     (void)revents;
@@ -31,7 +26,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 int IOMGR_Signal(int signo, char *event)
 {
-    struct iomgr *m = mgr_now();
+    struct iomgr *m = iomgr__running();
     struct iomgr_sig *s;
     struct sigaction old;
 
@@ -69,7 +64,7 @@ static void stop_one(struct iomgr *m, int signo)
 
 int IOMGR_CancelSignal(int signo)
 {
-    struct iomgr *m = mgr_now();
+    struct iomgr *m = iomgr__running();
 
     if (signo <= 0 || signo >= NSIG)
         return LWP_EBADSIG;

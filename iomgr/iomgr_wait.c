@@ -64,16 +64,11 @@ static int is_zero(const struct timeval *tv)
 
 /* ---- libev callbacks (run in whichever LWP runs the loop) ---- */
 
-static struct iomgr *mgr_now(void)
-{
-    return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
-}
-
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    iomgr__finish(mgr_now(), w->data, IOMGR_TIMEDOUT, 0);
+    iomgr__finish(iomgr__running(), w->data, IOMGR_TIMEDOUT, 0);
 }
 
 /* Exceptional conditions of the e-set fds, by a non-blocking poll(2):
@@ -103,7 +98,7 @@ static void except_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     if (poll_except(r))
-        iomgr__finish(mgr_now(), r, IOMGR_READY, 0);
+        iomgr__finish(iomgr__running(), r, IOMGR_READY, 0);
 }
 
 /* ---- Requests ---- */
@@ -267,7 +262,7 @@ static int poll_one(int fd, int events)
 
 int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
 {
-    struct iomgr *m = mgr_now();
+    struct iomgr *m = iomgr__running();
     struct iomgr_req r;
     struct iomgr_watch *w = &r.inline_watch[0];
 
@@ -352,14 +347,19 @@ static int collect(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
 }
 
 /* The caller's sets get exactly the ready fds; returns the ready pairs. */
+static void clear_sets(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
+{
+    clear_below(rs, nfds);
+    clear_below(ws, nfds);
+    clear_below(es, nfds);
+}
+
 static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
                   fd_set *es)
 {
     int pairs = 0;
 
-    clear_below(rs, nfds);
-    clear_below(ws, nfds);
-    clear_below(es, nfds);
+    clear_sets(nfds, rs, ws, es);
     if (r->state != IOMGR_READY)
         return outcome(r);
     if (r->nexcept)
@@ -388,7 +388,7 @@ static int poll_select(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
 int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
                  fd_set *exceptfds, struct timeval *timeout)
 {
-    struct iomgr *m = mgr_now();
+    struct iomgr *m = iomgr__running();
     struct iomgr_req r;
     int rc;
 
@@ -401,8 +401,7 @@ int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
     if (is_zero(timeout))
         return poll_select(nfds, readfds, writefds, exceptfds);
     if (take_pending_qsignal()) {
-        report(&(struct iomgr_req){.state = IOMGR_FAILED, .err = EINTR},
-               nfds, readfds, writefds, exceptfds);
+        clear_sets(nfds, readfds, writefds, exceptfds);
         return -1;
     }
     if (collect(&r, nfds, readfds, writefds, exceptfds) != 0) {
@@ -426,7 +425,7 @@ int IOMGR_Sleep(int seconds)
 {
     struct timeval tv = {seconds > 0 ? seconds : 0, 0};
 
-    if (!mgr_now())
+    if (!iomgr__running())
         return LWP_EINIT;
     if (seconds <= 0) {
         LWP_DispatchProcess();
