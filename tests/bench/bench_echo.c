@@ -345,15 +345,9 @@ static void choose_cpu(void)
 
 static void print_header(void)
 {
-    char load[64] = "?", cpu[32] = "not pinned";
-    FILE *f = fopen("/proc/loadavg", "r");
+    char load[64], cpu[32] = "not pinned";
 
-    if (f) {
-        if (!fgets(load, sizeof(load), f))
-            strcpy(load, "?");
-        fclose(f);
-        load[strcspn(load, "\n")] = '\0';
-    }
+    bench_loadavg(load, sizeof(load));
     if (pin_cpu >= 0)
         snprintf(cpu, sizeof(cpu), "pinned to CPU %d", pin_cpu);
     printf("# bench_echo: median of %d runs%s, %.2f s warm-up + %.2f s "

@@ -306,38 +306,11 @@ static void idle(void)
 
 /* ---- Main ---- */
 
-static void usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv0);
-    exit(2);
-}
-
-static void parse(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            opt_div = 10;
-        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            opt_runs = atoi(argv[++i]);
-            if (opt_runs < 1 || opt_runs > 99)
-                usage(argv[0]);
-        } else {
-            usage(argv[0]);
-        }
-    }
-}
-
 static void print_header(void)
 {
-    char load[64] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
+    char load[64];
 
-    if (f) {
-        if (!fgets(load, sizeof(load), f))
-            strcpy(load, "?");
-        fclose(f);
-        load[strcspn(load, "\n")] = '\0';
-    }
+    bench_loadavg(load, sizeof(load));
     printf("# bench_iomgr: median of %d runs%s; idle target < 10 ms; "
            "loadavg %s\n",
            opt_runs, opt_div > 1 ? ", --quick (counts / 10, idle 1 s x 5)" : "",
@@ -348,7 +321,7 @@ int main(int argc, char **argv)
 {
     double t0 = bench_now_ns();
 
-    parse(argc, argv);
+    bench_parse_args(argc, argv, &opt_runs, &opt_div);
     print_header();
     wakes();
     idle();

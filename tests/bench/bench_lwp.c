@@ -493,40 +493,11 @@ static void memory(void)
     idle_report("stackuse", on, n, on.stack_used);
 }
 
-static void usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv0);
-    exit(2);
-}
-
-static void parse(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
-            opt_div = 10;
-        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            opt_runs = atoi(argv[++i]);
-            if (opt_runs < 1 || opt_runs > 99)
-                usage(argv[0]);
-        } else {
-            usage(argv[0]);
-        }
-    }
-}
-
-/* Other processes on the machine inflate every figure: say how busy it
- * was, so a reader can tell a slow library from a busy box. */
 static void print_header(void)
 {
-    char load[64] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
+    char load[64];
 
-    if (f) {
-        if (!fgets(load, sizeof(load), f))
-            strcpy(load, "?");
-        fclose(f);
-        load[strcspn(load, "\n")] = '\0';
-    }
+    bench_loadavg(load, sizeof(load));
     printf("# bench_lwp: median of %d runs%s; loadavg %s\n", opt_runs,
            opt_div > 1 ? ", --quick (counts / 10)" : "", load);
 }
@@ -535,7 +506,7 @@ int main(int argc, char **argv)
 {
     double t0 = bench_now_ns();
 
-    parse(argc, argv);
+    bench_parse_args(argc, argv, &opt_runs, &opt_div);
     print_header();
     yields();
     handoffs();

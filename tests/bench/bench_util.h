@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Returned by a peer benchmark that is not built or cannot run here. */
@@ -98,6 +99,40 @@ static inline void bench_fail(const char *what, int code)
 {
     fprintf(stderr, "bench: %s failed (%d)\n", what, code);
     exit(1);
+}
+
+/* Other processes on the machine inflate every figure: headers print the
+ * load average, so a reader can tell a slow library from a busy box.
+ * Fills buf with /proc/loadavg's first line, or "?". */
+static inline void bench_loadavg(char *buf, size_t size)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    snprintf(buf, size, "?");
+    if (!f)
+        return;
+    if (!fgets(buf, (int)size, f))
+        snprintf(buf, size, "?");
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The options of bench_lwp and bench_iomgr: --quick sets *div to 10 (the
+ * benchmark divides its counts by it), --runs N sets *runs (1..99). */
+static inline void bench_parse_args(int argc, char **argv, int *runs,
+                                    long *div)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            *div = 10;
+        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc &&
+                   atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 99) {
+            *runs = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--runs N]\n", argv[0]);
+            exit(2);
+        }
+    }
 }
 
 #endif /* LWP_BENCH_UTIL_H */
