@@ -13,8 +13,11 @@ set(LWP_CROSS_TRIPLE aarch64-linux-gnu)
 set(CMAKE_C_COMPILER ${LWP_CROSS_TRIPLE}-gcc)
 set(CMAKE_ASM_COMPILER ${LWP_CROSS_TRIPLE}-gcc)
 
-# Look for libraries and headers of the target only, programs of the host.
-set(CMAKE_FIND_ROOT_PATH /usr/${LWP_CROSS_TRIPLE})
+# Look for libraries and headers of the target only, programs of the host:
+# in the cross toolchain's root, and in / for Debian Multi-Arch packages
+# (libev-dev:arm64), whose libraries are under /usr/lib/${LWP_CROSS_TRIPLE}.
+set(CMAKE_LIBRARY_ARCHITECTURE ${LWP_CROSS_TRIPLE})
+set(CMAKE_FIND_ROOT_PATH /usr/${LWP_CROSS_TRIPLE} /)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)

@@ -75,16 +75,16 @@ static inline struct lwp_waitnode **find_link(struct lwp_evtable *t,
     return pp;
 }
 
-/* Entry i of p joins the FIFO of addr, as its head if nobody waits yet. */
+/* Entry i of p joins the FIFO of addr, as its head if nobody waits yet.
+ * The caller has made sure the table may take one more address without
+ * growing (table_full). */
 static inline void link_node(struct lwp_evtable *t, struct lwp_pcb *p, int i,
                              const void *addr)
 {
     struct lwp_waitnode *n = &p->nodes[i];
     struct lwp_waitnode **link = find_link(t, addr), *h = *link;
 
-    n->pcb = p;
     n->addr = addr;
-    n->slot = i;
     if (h) {
         n->head = 0;
         n->next = h;
@@ -97,8 +97,13 @@ static inline void link_node(struct lwp_evtable *t, struct lwp_pcb *p, int i,
     n->next = n->prev = n;
     n->hnext = NULL;
     *link = n;
-    if (lwp_unlikely(++t->count > t->nbuckets))
-        maybe_rehash(t);
+    t->count++;
+}
+
+/* More addresses than buckets: the table should grow before another joins. */
+static inline int table_full(const struct lwp_evtable *t)
+{
+    return t->count >= t->nbuckets;
 }
 
 /* Take a still-linked entry out of its FIFO (its LWP stops waiting for
@@ -143,6 +148,7 @@ static int reserve_nodes(struct lwp_pcb *p, int n)
     nodes = malloc((size_t)n * sizeof(*nodes));
     if (!nodes)
         return -1;
+    lwp__nodes_own(p, nodes, n);
     if (p->nodes != p->inline_nodes)
         free(p->nodes);
     p->nodes = nodes;
@@ -162,14 +168,25 @@ static int wait_on(struct lwp_runtime *rt, int wcount, const void *evlist[],
     }
     if (reserve_nodes(cur, ecount) != 0)
         return LWP_ENOMEM;
-    for (int i = 0; i < ecount; i++)
+    for (int i = 0; i < ecount; i++) {
+        if (lwp_unlikely(table_full(&rt->events)))
+            maybe_rehash(&rt->events);
         link_node(&rt->events, cur, i, evlist[i]);
+    }
     cur->eventcnt = ecount;
     cur->waitcnt = wcount;
     cur->wakevent = 0;
-    lwp__block(rt);
-    cur->eventcnt = 0;
-    return LWP_SUCCESS;
+    return lwp__block_inline(rt, LWP_SUCCESS);
+}
+
+/* LWP_WaitProcess when the table must grow first; out of line so the
+ * common path takes no local's address. */
+static int __attribute__((noinline, cold))
+wait_one_growing(struct lwp_runtime *rt, const void *event)
+{
+    const void *evlist[1] = {event};
+
+    return wait_on(rt, 1, evlist, 1);
 }
 
 int LWP_WaitProcess(const void *event)
@@ -181,15 +198,16 @@ int LWP_WaitProcess(const void *event)
         return LWP_EBADEVENT;
     if (lwp_unlikely(!rt))
         return LWP_EINIT;
-    /* The common case, kept lean: one event; nodes[] always has room. */
+    /* The common case, kept lean: one event, nodes[] always has room, and
+     * no call before the switch, so no registers to save. */
+    if (lwp_unlikely(table_full(&rt->events)))
+        return wait_one_growing(rt, event);
     cur = rt->current;
     link_node(&rt->events, cur, 0, event);
     cur->eventcnt = 1;
     cur->waitcnt = 1;
     cur->wakevent = 0;
-    lwp__block_inline(rt);
-    cur->eventcnt = 0;
-    return LWP_SUCCESS;
+    return lwp__block_inline(rt, LWP_SUCCESS);
 }
 
 int LWP_MwaitProcess(int wcount, const void *evlist[])
@@ -262,10 +280,10 @@ int LWP_INTERNALSIGNAL(const void *event, int yield)
             match_all(rt, h, event);
         rc = LWP_SUCCESS;
     }
-    /* Out of line: inlining the switch here would make every
-     * LWP_NoYieldSignal save and restore all callee-saved registers. */
+    /* Out of line, but as a tail call: inlining the switch here would make
+     * every LWP_NoYieldSignal save and restore callee-saved registers. */
     if (yield)
-        lwp__yield(rt);
+        return lwp__yield_ret(rt, rc);
     return rc;
 }
 
@@ -281,8 +299,7 @@ int LWP_QWait(void)
         return LWP_SUCCESS;
     cur->qwaiting = 1;
     cur->eventcnt = 0;
-    lwp__block(rt);
-    return LWP_SUCCESS;
+    return lwp__block_inline(rt, LWP_SUCCESS);
 }
 
 int LWP_QSignal(PROCESS pid)

@@ -167,6 +167,7 @@ int LWP_TerminateProcessSupport(void)
         lwp__pcb_release(rt, rt->zombie);
         rt->zombie = NULL;
     }
+    lwp__switch_hook = 0;
     release_all(rt);
     lwp__rt = NULL;
     return LWP_SUCCESS;

@@ -212,12 +212,31 @@ static inline void lwp__runq_remove(struct lwp_runtime *rt, struct lwp_pcb *p)
 
 void lwp__note_ready(struct lwp_pcb *p);
 
+/* Wait entries know their LWP and index for good, so waiting need not
+ * write them each time. */
+static inline void lwp__nodes_own(struct lwp_pcb *p, struct lwp_waitnode *n,
+                                  int count)
+{
+    for (int i = 0; i < count; i++) {
+        n[i].pcb = p;
+        n[i].slot = i;
+    }
+}
+
+/* A dead LWP to reap or stacks to re-protect: the next switch must run
+ * the after-switch hook on the stack it resumes. */
+static inline void lwp__want_after_switch(void)
+{
+    lwp__switch_hook = 1;
+}
+
 /* p stops waiting and joins the tail of its run queue. */
 static inline void lwp__make_runnable(struct lwp_runtime *rt,
                                       struct lwp_pcb *p)
 {
     p->state = LWP_ST_READY;
     p->qwaiting = 0;
+    p->eventcnt = 0;
     lwp__runq_append(rt, p);
     if (lwp_unlikely(run_wait_threshold.tv_sec | run_wait_threshold.tv_usec))
         lwp__note_ready(p);
@@ -225,6 +244,8 @@ static inline void lwp__make_runnable(struct lwp_runtime *rt,
 
 /* ---- lwp_sched.c ---- */
 void lwp__yield(struct lwp_runtime *rt);
+/* A yield that returns `ret` once the caller runs again, for tail calls. */
+int lwp__yield_ret(struct lwp_runtime *rt, int ret);
 void lwp__block(struct lwp_runtime *rt);
 void lwp__exit_current(struct lwp_runtime *rt) __attribute__((noreturn));
 void lwp__start(void *arg) __attribute__((noreturn));

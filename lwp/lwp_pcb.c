@@ -52,8 +52,10 @@ static int grow_slabs(struct lwp_runtime *rt)
         free(slab);
         return -1;
     }
-    for (int i = 0; i < LWP_PCB_PER_SLAB; i++)
+    for (int i = 0; i < LWP_PCB_PER_SLAB; i++) {
+        lwp__nodes_own(&slab[i], slab[i].inline_nodes, LWP_INLINE_NODES);
         push_free(rt, &slab[i]);
+    }
     return 0;
 }
 

@@ -146,7 +146,10 @@ lwp__deadlock(struct lwp_runtime *rt)
 
 /* ---- Out-of-line parts of the switch (see lwp_sched_inline.h) ---- */
 
-void lwp__reap_and_protect(struct lwp_runtime *rt)
+int lwp__switch_hook;
+
+static inline __attribute__((always_inline)) void
+reap_and_protect(struct lwp_runtime *rt)
 {
     struct lwp_pcb *z = rt->zombie;
 
@@ -159,14 +162,41 @@ void lwp__reap_and_protect(struct lwp_runtime *rt)
         lwp__protect(rt, rt->last_from, 1);
 }
 
+void lwp__reap_and_protect(struct lwp_runtime *rt)
+{
+    reap_and_protect(rt);
+}
+
+/* Called by the assembly switch on the resumed stack while
+ * lwp__switch_hook is set; it stays set while stacks are protected. */
+void lwp__after_switch_hook(void)
+{
+    struct lwp_runtime *rt = lwp__rt;
+
+    if (rt)
+        reap_and_protect(rt);
+    lwp__switch_hook = rt && rt->protect;
+}
+
 void lwp__yield(struct lwp_runtime *rt)
 {
-    lwp__yield_inline(rt);
+    (void)lwp__yield_inline(rt, 0);
+}
+
+int __attribute__((noinline, cold))
+lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
+{
+    return lwp__schedule_body(rt, cur, ret);
+}
+
+int lwp__yield_ret(struct lwp_runtime *rt, int ret)
+{
+    return lwp__yield_inline(rt, ret);
 }
 
 void lwp__block(struct lwp_runtime *rt)
 {
-    lwp__block_inline(rt);
+    (void)lwp__block_inline(rt, 0);
 }
 
 int LWP_DispatchProcess(void)
@@ -175,8 +205,7 @@ int LWP_DispatchProcess(void)
 
     if (lwp_unlikely(!rt))
         return LWP_EINIT;
-    lwp__yield_inline(rt);
-    return LWP_SUCCESS;
+    return lwp__yield_inline(rt, LWP_SUCCESS);
 }
 
 /* ---- Birth ---- */
@@ -184,13 +213,13 @@ int LWP_DispatchProcess(void)
 void lwp__start(void *arg)
 {
     struct lwp_pcb *self = arg;
-    struct lwp_runtime *rt;
 
 #ifdef LWP_ASAN
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
-    rt = lwp__rt;
-    lwp__after_switch(rt);
+#ifdef LWP_AFTER_SWITCH_IN_C
+    lwp__after_switch(lwp__rt);
+#endif
     if (self->ep)
         self->ep(self->parm);
     else
@@ -243,7 +272,8 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
     p->index = lwp_nextindex++;
     lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
     lwp__make_runnable(rt, p);
-    lwp__yield_inline(rt);
+    (void)lwp__yield_inline(rt, 0);
+    /* After the new LWP has run, as Coda does. */
     if (pid)
         *pid = p;
     return LWP_SUCCESS;
@@ -286,7 +316,8 @@ void lwp__exit_current(struct lwp_runtime *rt)
     lwp__detach(rt, self);
     /* The next LWP frees our stack once we are off it. */
     rt->zombie = self;
-    lwp__schedule(rt, self);
+    lwp__want_after_switch();
+    (void)lwp__schedule(rt, self, 0);
     lwp__fatal("LWP_DestroyProcess", "a dead LWP was resumed");
 }
 

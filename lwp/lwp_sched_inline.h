@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The scheduler's hot path, inlined into every caller that yields or
- * blocks (lwp_sched.c, lwp_event.c). After a context switch each return
- * on the resumed stack is mispredicted, because the return-address
- * predictor still holds the other stack's calls; every frame saved between
- * the switch and the public entry point is a few nanoseconds saved.
- * Everything rare stays out of line.
+ * blocks (lwp_sched.c, lwp_event.c). A return on the resumed stack right
+ * after a switch is mispredicted (the return-address predictor holds the
+ * other stack's calls, about 11 ns here), so the public calls that block
+ * or yield end in the switch as a tail call: the resumed LWP continues
+ * straight in its own caller, entered by a predicted indirect jump. The
+ * inlined path calls nothing else, so those calls save no registers of
+ * their own; everything rare is handed whole to out-of-line code.
  */
 #ifndef LWP_SCHED_INLINE_H
 #define LWP_SCHED_INLINE_H
@@ -20,16 +22,25 @@ void lwp__dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
                         struct lwp_pcb *next);
 void lwp__deadlock(struct lwp_runtime *rt) __attribute__((noreturn));
 void lwp__reap_and_protect(struct lwp_runtime *rt);
+int lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret);
 
 /* Debug tracing, work-time reports and queue traces are all switched on
  * by globals the program may write at any time, so read them each time. */
-static inline int lwp__slow_dispatch_wanted(void)
+static inline __attribute__((always_inline)) int
+lwp__slow_dispatch_wanted(void)
 {
     return (lwp_debug | LWP_TraceProcesses |
             ((cont_sw_threshold.tv_sec | cont_sw_threshold.tv_usec |
               run_wait_threshold.tv_sec | run_wait_threshold.tv_usec) != 0)) !=
            0;
 }
+
+/* Where the switch does not run lwp__after_switch_hook itself (the
+ * ucontext fallback, and AddressSanitizer builds, where the hook must wait
+ * until the sanitizer knows the switch is over), C runs it. */
+#if defined(LWP_SWITCH_UCONTEXT) || defined(LWP_ASAN)
+#define LWP_AFTER_SWITCH_IN_C 1
+#endif
 
 /* Runs in the LWP that just got the CPU, right after the switch: frees a
  * dead LWP's stack now that nobody runs on it. */
@@ -40,9 +51,13 @@ lwp__after_switch(struct lwp_runtime *rt)
         lwp__reap_and_protect(rt);
 }
 
-static inline __attribute__((always_inline)) void
+/* Switch from `from` to `to`; returns `ret` once `from` runs again. With
+ * the assembly switch and no sanitizer, this is a tail call, so callers
+ * that return its value resume straight into their own caller. Callers
+ * that know stacks are not protected pass may_protect 0. */
+static inline __attribute__((always_inline)) int
 lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
-               struct lwp_pcb *to)
+               struct lwp_pcb *to, int ret, int may_protect)
 {
 #ifdef LWP_ASAN
     void *fake = NULL;
@@ -51,28 +66,34 @@ lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
 #ifdef LWP_SWITCH_UCONTEXT
     from->topstack = __builtin_frame_address(0); /* asm: it is ctx.sp */
 #endif
-    if (lwp_unlikely(rt->protect)) {
+    if (may_protect && lwp_unlikely(rt->protect)) {
         lwp__protect(rt, to, 0);
         rt->last_from = from;
     }
     rt->current = to;
-#ifdef LWP_ASAN
+#if defined(LWP_SWITCH_UCONTEXT)
+    lwp__arch_swap(&from->ctx, &to->ctx);
+#elif defined(LWP_ASAN)
     __sanitizer_start_switch_fiber(
         dying ? NULL : &fake,
         to->stack_lo ? to->stack_lo : rt->main_stack_top - rt->main_stack_size,
         to->stack_lo ? to->stack_size : rt->main_stack_size);
-#endif
-    lwp__arch_swap(&from->ctx, &to->ctx);
-#ifdef LWP_ASAN
+    lwp__arch_switch(&from->ctx.sp, to->ctx.sp, 0);
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+    return lwp__arch_switch(&from->ctx.sp, to->ctx.sp, ret);
 #endif
+#ifdef LWP_AFTER_SWITCH_IN_C
     lwp__after_switch(lwp__rt);
+    return ret;
+#endif
 }
 
-/* Pick the highest-priority runnable LWP and run it. The caller has already
- * put `cur` where it belongs (rotated, blocked or dead). */
-static inline __attribute__((always_inline)) void
-lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
+/* Pick the highest-priority runnable LWP and run it; returns `ret` once
+ * `cur` runs again. The caller has already put `cur` where it belongs
+ * (rotated, blocked or dead). */
+static inline __attribute__((always_inline)) int
+lwp__schedule_body(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
     struct lwp_pcb *next;
 
@@ -84,31 +105,53 @@ lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur)
     Cont_Sws++;
     if (lwp_unlikely(lwp__slow_dispatch_wanted()))
         lwp__dispatch_slow(rt, cur, next);
-    if (next != cur)
-        lwp__switch_to(rt, cur, next);
+    if (next == cur)
+        return ret;
+    return lwp__switch_to(rt, cur, next, ret, 1);
 }
 
-/* The running LWP goes behind the others of its priority. */
-static inline __attribute__((always_inline)) void
-lwp__yield_inline(struct lwp_runtime *rt)
+/* The same, with every rare case handed whole to an out-of-line copy: the
+ * inlined path then calls nothing but the switch, so its callers keep no
+ * registers to save and restore around it. */
+static inline __attribute__((always_inline)) int
+lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
+{
+    struct lwp_pcb *next;
+
+    if (lwp_unlikely((cur->state != LWP_ST_DEAD && *cur->canary != 0) |
+                     !rt->runmask | rt->protect |
+                     lwp__slow_dispatch_wanted()))
+        return lwp__schedule_slow(rt, cur, ret);
+    next = rt->runq[31 - __builtin_clz(rt->runmask)];
+    Cont_Sws++;
+    if (next == cur)
+        return ret;
+    return lwp__switch_to(rt, cur, next, ret, 0);
+}
+
+/* The running LWP goes behind the others of its priority; returns `ret`
+ * once it runs again. */
+static inline __attribute__((always_inline)) int
+lwp__yield_inline(struct lwp_runtime *rt, int ret)
 {
     struct lwp_pcb *cur = rt->current;
 
     if (rt->runq[cur->priority] == cur)
         rt->runq[cur->priority] = cur->next;
-    lwp__schedule(rt, cur);
+    return lwp__schedule(rt, cur, ret);
 }
 
-/* The running LWP has set what it waits for; take it off the CPU. */
-static inline __attribute__((always_inline)) void
-lwp__block_inline(struct lwp_runtime *rt)
+/* The running LWP has set what it waits for; take it off the CPU until it
+ * is woken, then return `ret`. */
+static inline __attribute__((always_inline)) int
+lwp__block_inline(struct lwp_runtime *rt, int ret)
 {
     struct lwp_pcb *cur = rt->current;
 
     cur->state = LWP_ST_WAITING;
     lwp__runq_remove(rt, cur);
     timerclear(&cur->last_ready);
-    lwp__schedule(rt, cur);
+    return lwp__schedule(rt, cur, ret);
 }
 
 #endif /* LWP_SCHED_INLINE_H */

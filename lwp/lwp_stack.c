@@ -368,6 +368,7 @@ void LWP_ProtectStacks(void)
     if (!rt || rt->protect)
         return;
     rt->protect = 1;
+    lwp__want_after_switch();
     LWP_FOR_EACH_LIVE(rt, p, {
         if (p != rt->current)
             lwp__protect(rt, p, 1);

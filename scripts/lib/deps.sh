@@ -6,6 +6,7 @@
 #   lwp_install_packages pkg...   install those not yet installed; runs
 #                                 `apt-get update` at most once per process
 #   lwp_missing_packages pkg...   print the ones not installed
+#   lwp_enable_arch ARCH          let dpkg install ARCH packages (pkg:ARCH)
 #
 # Runs apt-get directly as root, through sudo otherwise (when present).
 # Returns non-zero if something could not be installed. On a system
@@ -54,4 +55,24 @@ lwp_install_packages() {
     fi
     # shellcheck disable=SC2086 # one word per package
     lwp_apt install -y -q --no-install-recommends $missing
+}
+
+lwp_enable_arch() {
+    local arch=$1
+    if ! command -v dpkg >/dev/null 2>&1; then
+        return 1
+    fi
+    if [ "$(dpkg --print-architecture)" = "$arch" ] ||
+        dpkg --print-foreign-architectures | grep -qx "$arch"; then
+        return 0
+    fi
+    echo "deps: enabling $arch packages (dpkg --add-architecture $arch)"
+    if [ "$(id -u)" -eq 0 ]; then
+        dpkg --add-architecture "$arch" || return 1
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo dpkg --add-architecture "$arch" || return 1
+    else
+        return 1
+    fi
+    LWP_APT_UPDATED=0 # the package lists must now include $arch
 }
