@@ -94,7 +94,16 @@ static int make_main(struct lwp_runtime *rt, int priority)
     lwp__pcb_set_name(m, "Main Process");
     m->priority = (uint8_t)priority;
     m->index = lwp_nextindex++;
+    m->ep = NULL;
+    m->afs_ep = NULL;
+    m->parm = NULL;
+    /* It runs on the thread's own stack, which the library does not own. */
     m->canary = &main_canary;
+    m->counted = 0;
+    m->stack_lo = NULL;
+    m->stack_size = 0;
+    m->arena = NULL;
+    m->vg_id = 0;
     rt->main = m;
     rt->current = m;
     lwp__make_runnable(rt, m);
@@ -128,6 +137,7 @@ int LWP_Init(int version, int priority, PROCESS *pid)
     lwp__ft_ensure_init();
     memset(rt, 0, sizeof(*rt));
     rt->pagesize = (size_t)sysconf(_SC_PAGESIZE);
+    rt->on_valgrind = lwp__running_on_valgrind();
     find_main_stack(rt);
     if (lwp__events_init(&rt->events) != 0 || make_main(rt, priority) != 0) {
         release_all(rt);

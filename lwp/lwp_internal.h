@@ -157,6 +157,7 @@ struct lwp_runtime {
     struct lwp_stack_class *last_class; /* hint: most recent size */
     size_t pagesize;
     int arena_mode;                  /* out of kernel mappings */
+    int on_valgrind;                 /* RUNNING_ON_VALGRIND at LWP_Init */
     size_t guarded, guarded_max;     /* stacks with own mapping, limit */
     struct lwp_arena *arenas;
 
@@ -280,6 +281,7 @@ void lwp__pcbs_term(struct lwp_runtime *rt);
         }
 
 /* ---- lwp_stack.c ---- */
+int lwp__running_on_valgrind(void);
 int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size);
 void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__stacks_term(struct lwp_runtime *rt);

@@ -38,6 +38,7 @@
 #define VALGRIND_STACK_REGISTER(lo, hi) 0u
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
 #define VALGRIND_MAKE_MEM_DEFINED(a, n) ((void)0)
+#define RUNNING_ON_VALGRIND 0
 #endif
 
 #include "lwp_internal.h"
@@ -48,12 +49,20 @@
 #define POOL_MAX_STACKS 16384
 #define CLEAN_RUN_BLOCKS 8         /* 8 clean 64-byte blocks end a scan */
 
-static void unpoison(char *lo, size_t size)
+/* Client requests cost a few cycles even natively, so the hot path asks
+ * valgrind only when it is there. */
+int lwp__running_on_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND != 0;
+}
+
+static void unpoison(struct lwp_runtime *rt, char *lo, size_t size)
 {
 #ifdef LWP_ASAN
     ASAN_UNPOISON_MEMORY_REGION(lo, size);
 #endif
-    VALGRIND_MAKE_MEM_DEFINED(lo, size);
+    if (rt->on_valgrind)
+        VALGRIND_MAKE_MEM_DEFINED(lo, size);
     (void)lo;
     (void)size;
 }
@@ -231,9 +240,11 @@ int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
         rt->pooled--;
         dirty = h->dirty;
         p->vg_id = h->vg_id;
+        p->arena = NULL;
         lo = pool_lo(h, size);
     } else if (!rt->arena_mode && (lo = map_stack(rt, size, &p->vg_id))) {
         dirty = 0;
+        p->arena = NULL;
     } else {
         p->vg_id = 0;
         lo = rt->arena_mode ? lwp__arena_get(rt, size, &dirty, &p->arena)
@@ -261,7 +272,7 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
     p->stack_lo = NULL;
     if (rt->protect)
         lwp__protect_range(lo, p->stack_size, 0);
-    unpoison(lo, p->stack_size);
+    unpoison(rt, lo, p->stack_size);
     /* A user that reached the very bottom left the magic word non-zero;
      * reset it here, where its line is still cached from the last switch,
      * so the next user starts with a valid word. */
