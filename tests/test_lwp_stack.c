@@ -8,16 +8,12 @@
 #include "lwp/lwp_internal.h"
 #include "lwp_test.h"
 
-/* Touch the n bytes of buf nearest the caller, as deeper calls would: a
- * long untouched stretch between the caller's frame and the touched part
- * (with a sanitizer's redzone on top) could hide the touched part from the
- * pool's dirt scan, which stops at 512 clean bytes. */
 static __attribute__((noinline)) void touch_bytes(size_t n)
 {
     volatile char buf[16384];
 
     for (size_t i = 0; i < n && i < sizeof(buf); i += 64)
-        buf[sizeof(buf) - 1 - i] = 1;
+        buf[i] = 1;
 }
 
 static void use_and_park(void *arg)
