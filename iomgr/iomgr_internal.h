@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IOMGR's private state. A selecting LWP's request lives in its own stack
- * frame (IOMGR_Select/IOMGR_WaitIO), linked into the manager's list while
+ * frame (IOMGR_Select/IOMGR_WaitIO), found through its PCB (io_req) while
  * it waits; nothing in the manager outlives the call that made it, so a
- * destroyed, cancelled or woken LWP leaves nothing behind to touch.
+ * destroyed, cancelled or woken LWP leaves nothing behind to touch. There
+ * is deliberately no list of requests: linking one into a list would touch
+ * its neighbours, in other LWPs' stacks, at every wait.
  */
 #ifndef LWP_IOMGR_INTERNAL_H
 #define LWP_IOMGR_INTERNAL_H
@@ -56,18 +58,29 @@ struct iomgr_fd {
     struct iomgr_watch *head; /* waiters */
     int nread, nwrite;        /* waiters wanting each */
     int owner;                /* index of the LWP that last attached */
+    struct lwp_pcb *hint;     /* its PCB: only prefetched, may be stale */
     int on_idle, on_dirty;    /* on the manager's lists */
     struct iomgr_fd *idle_next, *dirty_next;
 };
 
 #define IOMGR_FD_CHUNK 256
 
+/* Fds that fired in the current pass, waiting to be delivered (see
+ * iomgr_fd.c). */
+#define IOMGR_FIRED_RING 8
+struct iomgr_fired {
+    struct iomgr_fd *slot;
+    int revents;
+};
+
+/* Aligned so that a wake-up of a one-fd wait touches one line of the
+ * waiting LWP's stack: the outcome fields and the first watch. */
 struct iomgr_req {
-    struct iomgr_req *next, *prev; /* the manager's list of waiters */
     struct lwp_pcb *pcb;
     enum iomgr_state state;
     int err;                 /* errno for IOMGR_FAILED */
-    int linked;              /* on the list, watchers started */
+    struct iomgr_watch inline_watch[IOMGR_INLINE_WATCH];
+    int linked;              /* watchers started, pcb->io_req set */
     int timed;               /* timer initialised and started */
     int nwatch;
     int nexcept;             /* watches with IOMGR_EXCEPT */
@@ -76,8 +89,7 @@ struct iomgr_req {
     struct iomgr_watch *watch;
     ev_timer timer;          /* timeout, if any */
     ev_timer except_poll;    /* while nexcept > 0 */
-    struct iomgr_watch inline_watch[IOMGR_INLINE_WATCH];
-};
+} __attribute__((aligned(64)));
 
 struct iomgr_softsig {
     atomic_int state; /* 0 free, 1 being filled, 2 pending */
@@ -99,7 +111,6 @@ struct iomgr {
     struct lwp_pcb *mgr;     /* the IO MANAGER LWP */
     int finalizing;
     int woken;               /* LWPs made runnable by callbacks */
-    struct iomgr_req waiting; /* list head (circular) */
     unsigned int nfdwait;    /* waiting requests that watch fds */
     unsigned int sweep_gen;
     unsigned int pass;       /* loop passes run */
@@ -108,6 +119,9 @@ struct iomgr {
     int nfdchunks;
     struct iomgr_fd *idle;   /* armed, nobody waiting: stopped before a pass */
     struct iomgr_fd *dirty;  /* (re)armed since the last pass: fds checked */
+    int batching;            /* inside the manager's ev_run */
+    unsigned int fired_first, nfired;
+    struct iomgr_fired fired[IOMGR_FIRED_RING];
     ev_async softsig_async;
     struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
     struct iomgr_sig sig[NSIG];
@@ -141,6 +155,8 @@ void iomgr__detach(struct iomgr *m, struct iomgr_watch *w);
 /* Before each loop pass: disarm idle watchers, and check the fds of the
  * watchers armed since the last pass (libev asserts on a closed fd). */
 void iomgr__before_pass(struct iomgr *m);
+/* Deliver the fds still in the fired ring; the pass is over. */
+void iomgr__after_pass(struct iomgr *m);
 /* Re-register fd with the kernel on the next pass (see the sweep). */
 void iomgr__rearm(struct iomgr *m, struct iomgr_fd *slot);
 void iomgr__fds_term(struct iomgr *m);

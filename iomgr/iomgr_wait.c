@@ -103,15 +103,6 @@ static void except_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- Requests ---- */
 
-static void link_req(struct iomgr *m, struct iomgr_req *r)
-{
-    r->prev = m->waiting.prev;
-    r->next = &m->waiting;
-    m->waiting.prev->next = r;
-    m->waiting.prev = r;
-    r->linked = 1;
-}
-
 void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
 {
     if (!r->linked)
@@ -124,8 +115,6 @@ void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
         ev_timer_stop(m->loop, &r->except_poll);
     if (r->nio)
         m->nfdwait--;
-    r->prev->next = r->next;
-    r->next->prev = r->prev;
     r->linked = 0;
     r->pcb->io_req = NULL;
 }
@@ -195,7 +184,7 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
         r->linked = 0;
         return;
     }
-    link_req(m, r);
+    r->linked = 1;
     cur->io_req = r;
     start_timers(m, r, timeout);
     cur->qpending--; /* 0 -> -1: blocked in a QWait */
@@ -455,10 +444,21 @@ static void rearm_trusted(struct iomgr *m, struct iomgr_req *r)
  * no longer open fails it with EBADF (epoll forgets closed fds silently,
  * so it would wait forever), and a watcher it trusted is re-registered
  * (see iomgr_fd.c). */
+static void sweep_one(struct iomgr *m, struct iomgr_req *r, unsigned int gen)
+{
+    if (r->state != IOMGR_WAITING || gen - r->since < 2)
+        return;
+    if (has_closed_fd(r)) {
+        iomgr__req_stop(m, r);
+        iomgr__finish(m, r, IOMGR_FAILED, EBADF);
+    } else {
+        rearm_trusted(m, r);
+    }
+}
+
 void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct iomgr *m = w->data;
-    struct iomgr_req *r, *next;
     unsigned int gen = ++m->sweep_gen;
 
     (void)revents;
@@ -466,15 +466,9 @@ void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_timer_stop(loop, w);
         return;
     }
-    for (r = m->waiting.next; r != &m->waiting; r = next) {
-        next = r->next;
-        if (r->state != IOMGR_WAITING || gen - r->since < 2)
-            continue;
-        if (has_closed_fd(r)) {
-            iomgr__req_stop(m, r);
-            iomgr__finish(m, r, IOMGR_FAILED, EBADF);
-        } else {
-            rearm_trusted(m, r);
-        }
-    }
+    /* Every LWP, once a second: cheap next to the serving it watches. */
+    LWP_FOR_EACH_LIVE(lwp__rt, p, {
+        if (p->io_req)
+            sweep_one(m, p->io_req, gen);
+    });
 }

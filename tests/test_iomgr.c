@@ -431,6 +431,52 @@ Test(iomgr_waitio, same_fd_many_waiters_all_wake)
     cr_assert_eq(IOMGR_WaitIO(fds[0], IOMGR_READ, &tv), IOMGR_READ);
 }
 
+/* More fds fire in one loop pass than IOMGR delivers at once (it holds
+ * a few back to prefetch their waiters): every waiter still wakes, once,
+ * with its own fd's result. */
+struct own_fd {
+    int fd;
+    int rc;
+    int wakes;
+};
+
+static void wait_own_fd(void *arg)
+{
+    struct own_fd *o = arg;
+    struct timeval tv = {5, 0};
+
+    o->rc = IOMGR_WaitIO(o->fd, IOMGR_READ, &tv);
+    o->wakes++;
+}
+
+Test(iomgr_waitio, many_fds_firing_in_one_pass_all_wake_once)
+{
+    enum { N = 40 };
+    struct own_fd o[N];
+    int fds[N][2], woke;
+
+    for (int i = 0; i < N; i++) {
+        iot_pipe(fds[i]);
+        o[i] = (struct own_fd){.fd = fds[i][0], .rc = -9};
+        iot_spawn(wait_own_fd, IOT_HIGH, &o[i]);
+    }
+    /* All readable before the manager's next pass. */
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(write(fds[i][1], "x", 1), 1);
+    IOT_WAIT_FOR(({
+        woke = 0;
+        for (int i = 0; i < N; i++)
+            woke += o[i].wakes;
+        woke == N;
+    }));
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(o[i].rc, IOMGR_READ, "waiter %d", i);
+        cr_assert_eq(o[i].wakes, 1, "waiter %d", i);
+        close(fds[i][0]);
+        close(fds[i][1]);
+    }
+}
+
 /* ---- IOMGR_Cancel and the fixes ---- */
 
 struct selector {
