@@ -189,7 +189,6 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
     start_timers(m, r, timeout);
     cur->qpending--; /* 0 -> -1: blocked in a QWait */
     cur->qwaiting = 1;
-    cur->eventcnt = 0;
     lwp__block(rt);
     iomgr__req_stop(m, r); /* the LWP may have been woken by a QSignal */
 }

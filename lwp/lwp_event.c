@@ -163,8 +163,7 @@ static int wait_on(struct lwp_runtime *rt, int wcount, const void *evlist[],
 
     if (wcount == 0) {
         cur->wakevent = 0;
-        lwp__yield(rt);
-        return LWP_SUCCESS;
+        return lwp__yield_ret(rt, LWP_SUCCESS);
     }
     if (reserve_nodes(cur, ecount) != 0)
         return LWP_ENOMEM;
@@ -298,7 +297,6 @@ int LWP_QWait(void)
     if (--cur->qpending >= 0)
         return LWP_SUCCESS;
     cur->qwaiting = 1;
-    cur->eventcnt = 0;
     return lwp__block_inline(rt, LWP_SUCCESS);
 }
 

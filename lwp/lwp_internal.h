@@ -87,7 +87,7 @@ struct lwp_pcb {
     int index;
     int qpending;                /* Coda's counting semaphore */
     int waitcnt;                 /* entries still needed to wake */
-    int eventcnt;                /* entries in nodes[] while waiting */
+    int eventcnt;                /* entries in nodes[] while waiting; 0 once runnable */
     int wakevent;                /* 1-based entry that completed the wait */
     int nodecap;
     struct lwp_waitnode *nodes;  /* inline_nodes or heap */
@@ -244,7 +244,6 @@ static inline void lwp__make_runnable(struct lwp_runtime *rt,
 }
 
 /* ---- lwp_sched.c ---- */
-void lwp__yield(struct lwp_runtime *rt);
 /* A yield that returns `ret` once the caller runs again, for tail calls. */
 int lwp__yield_ret(struct lwp_runtime *rt, int ret);
 void lwp__block(struct lwp_runtime *rt);

@@ -148,11 +148,20 @@ lwp__deadlock(struct lwp_runtime *rt)
 
 int lwp__switch_hook;
 
-static inline __attribute__((always_inline)) void
-reap_and_protect(struct lwp_runtime *rt)
+/* Called on the resumed stack while lwp__switch_hook is set (by the
+ * assembly switch, or by C after the ucontext and sanitizer switches): a
+ * dead LWP's stack is freed, and the stack just left is protected again.
+ * The flag stays set while stacks are protected. */
+void lwp__after_switch_hook(void)
 {
-    struct lwp_pcb *z = rt->zombie;
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *z;
 
+    if (!rt) {
+        lwp__switch_hook = 0;
+        return;
+    }
+    z = rt->zombie;
     if (z) {
         rt->zombie = NULL;
         lwp__stack_put(rt, z);
@@ -160,33 +169,21 @@ reap_and_protect(struct lwp_runtime *rt)
     }
     if (rt->protect && rt->last_from && rt->last_from->state != LWP_ST_FREE)
         lwp__protect(rt, rt->last_from, 1);
+    lwp__switch_hook = rt->protect;
 }
 
-void lwp__reap_and_protect(struct lwp_runtime *rt)
-{
-    reap_and_protect(rt);
-}
-
-/* Called by the assembly switch on the resumed stack while
- * lwp__switch_hook is set; it stays set while stacks are protected. */
-void lwp__after_switch_hook(void)
-{
-    struct lwp_runtime *rt = lwp__rt;
-
-    if (rt)
-        reap_and_protect(rt);
-    lwp__switch_hook = rt && rt->protect;
-}
-
-void lwp__yield(struct lwp_runtime *rt)
-{
-    (void)lwp__yield_inline(rt, 0);
-}
-
+/* lwp__schedule's rare cases, in full. */
 int __attribute__((noinline, cold))
 lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
-    return lwp__schedule_body(rt, cur, ret);
+    if (cur->state != LWP_ST_DEAD && *cur->canary != 0)
+        lwp__canary_damaged(rt, cur);
+    if (!rt->runmask)
+        lwp__deadlock(rt);
+    Cont_Sws++;
+    if (lwp__slow_dispatch_wanted())
+        lwp__dispatch_slow(rt, cur, lwp__next_runnable(rt));
+    return lwp__run_next(rt, cur, ret, 1);
 }
 
 int lwp__yield_ret(struct lwp_runtime *rt, int ret)
@@ -218,7 +215,7 @@ void lwp__start(void *arg)
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 #ifdef LWP_AFTER_SWITCH_IN_C
-    lwp__after_switch(lwp__rt);
+    lwp__after_switch();
 #endif
     if (self->ep)
         self->ep(self->parm);

@@ -21,7 +21,6 @@
 void lwp__dispatch_slow(struct lwp_runtime *rt, struct lwp_pcb *cur,
                         struct lwp_pcb *next);
 void lwp__deadlock(struct lwp_runtime *rt) __attribute__((noreturn));
-void lwp__reap_and_protect(struct lwp_runtime *rt);
 int lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret);
 
 /* Debug tracing, work-time reports and queue traces are all switched on
@@ -44,11 +43,10 @@ lwp__slow_dispatch_wanted(void)
 
 /* Runs in the LWP that just got the CPU, right after the switch: frees a
  * dead LWP's stack now that nobody runs on it. */
-static inline __attribute__((always_inline)) void
-lwp__after_switch(struct lwp_runtime *rt)
+static inline __attribute__((always_inline)) void lwp__after_switch(void)
 {
-    if (lwp_unlikely(rt->zombie != NULL || rt->protect))
-        lwp__reap_and_protect(rt);
+    if (lwp_unlikely(lwp__switch_hook))
+        lwp__after_switch_hook();
 }
 
 /* Switch from `from` to `to`; returns `ret` once `from` runs again. With
@@ -84,49 +82,46 @@ lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
     return lwp__arch_switch(&from->ctx.sp, to->ctx.sp, ret);
 #endif
 #ifdef LWP_AFTER_SWITCH_IN_C
-    lwp__after_switch(lwp__rt);
+    lwp__after_switch();
     return ret;
 #endif
 }
 
-/* Pick the highest-priority runnable LWP and run it; returns `ret` once
- * `cur` runs again. The caller has already put `cur` where it belongs
- * (rotated, blocked or dead). */
-static inline __attribute__((always_inline)) int
-lwp__schedule_body(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
+/* The highest-priority runnable LWP; there is one (runmask != 0). */
+static inline __attribute__((always_inline)) struct lwp_pcb *
+lwp__next_runnable(const struct lwp_runtime *rt)
 {
-    struct lwp_pcb *next;
-
-    if (cur->state != LWP_ST_DEAD && lwp_unlikely(*cur->canary != 0))
-        lwp__canary_damaged(rt, cur);
-    if (lwp_unlikely(!rt->runmask))
-        lwp__deadlock(rt);
-    next = rt->runq[31 - __builtin_clz(rt->runmask)];
-    Cont_Sws++;
-    if (lwp_unlikely(lwp__slow_dispatch_wanted()))
-        lwp__dispatch_slow(rt, cur, next);
-    if (next == cur)
-        return ret;
-    return lwp__switch_to(rt, cur, next, ret, 1);
+    return rt->runq[31 - __builtin_clz(rt->runmask)];
 }
 
-/* The same, with every rare case handed whole to an out-of-line copy: the
+/* Switch to the chosen LWP unless it is `cur`; returns `ret` once `cur`
+ * runs again. The dispatch is already counted. */
+static inline __attribute__((always_inline)) int
+lwp__run_next(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret,
+              int may_protect)
+{
+    struct lwp_pcb *next = lwp__next_runnable(rt);
+
+    if (next == cur)
+        return ret;
+    return lwp__switch_to(rt, cur, next, ret, may_protect);
+}
+
+/* Pick the highest-priority runnable LWP and run it; returns `ret` once
+ * `cur` runs again. The caller has already put `cur` where it belongs
+ * (rotated, blocked or dead). Every rare case (damaged canary, deadlock,
+ * protected stacks, tracing) is handed whole to lwp__schedule_slow: the
  * inlined path then calls nothing but the switch, so its callers keep no
  * registers to save and restore around it. */
 static inline __attribute__((always_inline)) int
 lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
-    struct lwp_pcb *next;
-
     if (lwp_unlikely((cur->state != LWP_ST_DEAD && *cur->canary != 0) |
                      !rt->runmask | rt->protect |
                      lwp__slow_dispatch_wanted()))
         return lwp__schedule_slow(rt, cur, ret);
-    next = rt->runq[31 - __builtin_clz(rt->runmask)];
     Cont_Sws++;
-    if (next == cur)
-        return ret;
-    return lwp__switch_to(rt, cur, next, ret, 0);
+    return lwp__run_next(rt, cur, ret, 0);
 }
 
 /* The running LWP goes behind the others of its priority; returns `ret`
