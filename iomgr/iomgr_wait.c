@@ -47,11 +47,6 @@ static void clear_below(fd_set *s, int nfds)
         words(s)[i] &= ~word_mask(i, nfds);
 }
 
-static void set_bit(fd_set *s, int fd)
-{
-    words(s)[fd / WORD_BITS] |= (fdword)1 << (fd % WORD_BITS);
-}
-
 static int is_forever(const struct timeval *tv)
 {
     return !tv || tv->tv_sec < 0 || tv->tv_usec < 0;
@@ -281,13 +276,27 @@ int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
 
 /* ---- IOMGR_Select ---- */
 
+/* The three sets' words i, limited to the bits below nfds. */
+struct set_words {
+    fdword rd, wr, ex;
+};
+
+static struct set_words words_at(int i, int nfds, fd_set *rs, fd_set *ws,
+                                 fd_set *es)
+{
+    struct set_words sw = {word_of(rs, i, nfds), word_of(ws, i, nfds),
+                           word_of(es, i, nfds)};
+    return sw;
+}
+
 static int count_fds(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
 {
     int n = 0;
 
-    for (int i = 0; i * WORD_BITS < nfds; i++)
-        n += __builtin_popcountl(word_of(rs, i, nfds) | word_of(ws, i, nfds) |
-                                 word_of(es, i, nfds));
+    for (int i = 0; i * WORD_BITS < nfds; i++) {
+        struct set_words sw = words_at(i, nfds, rs, ws, es);
+        n += __builtin_popcountl(sw.rd | sw.wr | sw.ex);
+    }
     return n;
 }
 
@@ -302,36 +311,57 @@ static void add_watch(struct iomgr_req *r, int fd, int want)
         r->nexcept++;
 }
 
-/* One watch per fd named in any set, in fd order. */
+/* Adds a watch per fd of word i, in fd order; 0, or -1 when r->watch
+ * (of `room` entries) is full. */
+static int collect_word(struct iomgr_req *r, int room, int i,
+                        struct set_words sw)
+{
+    fdword any = sw.rd | sw.wr | sw.ex;
+
+    for (; any; any &= any - 1) {
+        int b = __builtin_ctzl(any);
+        fdword bit = (fdword)1 << b;
+
+        if (r->nwatch == room)
+            return -1;
+        add_watch(r, i * WORD_BITS + b,
+                  (sw.rd & bit ? IOMGR_READ : 0) |
+                      (sw.wr & bit ? IOMGR_WRITE : 0) |
+                      (sw.ex & bit ? IOMGR_EXCEPT : 0));
+    }
+    return 0;
+}
+
+/* Watches of every fd named in any set, in fd order, into r->watch. A
+ * select names few fds, however high: the scan skips empty words, and
+ * only a select of more fds than fit inline counts them and allocates. */
+static int collect_into(struct iomgr_req *r, int room, int nfds, fd_set *rs,
+                        fd_set *ws, fd_set *es)
+{
+    r->nwatch = 0;
+    r->nexcept = 0;
+    for (int i = 0; i * WORD_BITS < nfds; i++) {
+        struct set_words sw = words_at(i, nfds, rs, ws, es);
+
+        if ((sw.rd | sw.wr | sw.ex) && collect_word(r, room, i, sw) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int collect(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
                    fd_set *es)
 {
-    int n = count_fds(nfds, rs, ws, es);
+    int n;
 
-    r->nwatch = 0;
-    r->nexcept = 0;
     r->watch = r->inline_watch;
-    if (n > IOMGR_INLINE_WATCH) {
-        r->watch = malloc((size_t)n * sizeof(*r->watch));
-        if (!r->watch)
-            return -1;
-    }
-    for (int i = 0; i * WORD_BITS < nfds; i++) {
-        fdword rd = word_of(rs, i, nfds), wr = word_of(ws, i, nfds);
-        fdword ex = word_of(es, i, nfds), any = rd | wr | ex;
-
-        while (any) {
-            int b = __builtin_ctzl(any);
-            fdword bit = (fdword)1 << b;
-
-            add_watch(r, i * WORD_BITS + b,
-                      (rd & bit ? IOMGR_READ : 0) |
-                          (wr & bit ? IOMGR_WRITE : 0) |
-                          (ex & bit ? IOMGR_EXCEPT : 0));
-            any &= any - 1;
-        }
-    }
-    return 0;
+    if (collect_into(r, IOMGR_INLINE_WATCH, nfds, rs, ws, es) == 0)
+        return 0;
+    n = count_fds(nfds, rs, ws, es);
+    r->watch = malloc((size_t)n * sizeof(*r->watch));
+    if (!r->watch)
+        return -1;
+    return collect_into(r, n, nfds, rs, ws, es);
 }
 
 /* The caller's sets get exactly the ready fds; returns the ready pairs. */
@@ -342,28 +372,44 @@ static void clear_sets(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
     clear_below(es, nfds);
 }
 
-static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
-                  fd_set *es)
+static void clear_bit(fd_set *s, int fd)
+{
+    words(s)[fd / WORD_BITS] &= ~((fdword)1 << (fd % WORD_BITS));
+}
+
+/* Bits set in the sets below nfds are exactly the watched fds', so
+ * clearing each watch's bits for what it did not get leaves the ready
+ * ones: O(fds asked about), not O(nfds). */
+static int report_ready(struct iomgr_req *r, fd_set *rs, fd_set *ws,
+                        fd_set *es)
 {
     int pairs = 0;
 
-    clear_sets(nfds, rs, ws, es);
-    if (r->state != IOMGR_READY)
-        return outcome(r);
     if (r->nexcept)
         poll_except(r);
     for (int i = 0; i < r->nwatch; i++) {
         struct iomgr_watch *w = &r->watch[i];
-        int ready = w->want & w->got;
+        int got = w->want & w->got, missed = w->want & ~w->got;
 
-        if (ready & IOMGR_READ)
-            set_bit(rs, w->fd), pairs++;
-        if (ready & IOMGR_WRITE)
-            set_bit(ws, w->fd), pairs++;
-        if (ready & IOMGR_EXCEPT)
-            set_bit(es, w->fd), pairs++;
+        pairs += !!(got & IOMGR_READ) + !!(got & IOMGR_WRITE) +
+                 !!(got & IOMGR_EXCEPT);
+        if (missed & IOMGR_READ)
+            clear_bit(rs, w->fd);
+        if (missed & IOMGR_WRITE)
+            clear_bit(ws, w->fd);
+        if (missed & IOMGR_EXCEPT)
+            clear_bit(es, w->fd);
     }
     return pairs;
+}
+
+static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
+                  fd_set *es)
+{
+    if (r->state == IOMGR_READY)
+        return report_ready(r, rs, ws, es);
+    clear_sets(nfds, rs, ws, es);
+    return outcome(r);
 }
 
 static int poll_select(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
