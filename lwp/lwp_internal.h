@@ -89,6 +89,9 @@ struct lwp_pcb {
     int waitcnt;                 /* entries still needed to wake */
     int eventcnt;                /* entries in nodes[] while waiting; 0 once runnable */
     int wakevent;                /* 1-based entry that completed the wait */
+    void *io_req;                /* IOMGR request while selecting */
+    /* ^ the first 64 bytes (assembly switch): what a switch and an IOMGR
+     * wake-up touch */
     int nodecap;
     struct lwp_waitnode *nodes;  /* inline_nodes or heap */
     void (*ep)(void *);
@@ -105,8 +108,7 @@ struct lwp_pcb {
     char *name;                  /* name_buf or heap */
     char name_buf[LWP_NAME_INLINE];
     struct lwp_waitnode inline_nodes[LWP_INLINE_NODES];
-    void *io_req;                /* IOMGR request while selecting */
-};
+} __attribute__((aligned(64)));
 
 /* Written in the top bytes of a stack while it is unused (pooled, or in
  * an arena's free list). */

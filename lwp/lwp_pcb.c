@@ -44,10 +44,13 @@ static void push_free(struct lwp_runtime *rt, struct lwp_pcb *p)
 
 static int grow_slabs(struct lwp_runtime *rt)
 {
-    struct lwp_pcb *slab = calloc(LWP_PCB_PER_SLAB, sizeof(*slab));
+    /* Line-aligned, so that each PCB's hot fields share one cache line. */
+    size_t bytes = LWP_PCB_PER_SLAB * sizeof(struct lwp_pcb);
+    struct lwp_pcb *slab = aligned_alloc(64, bytes);
 
     if (!slab)
         return -1;
+    memset(slab, 0, bytes);
     if (slab_cmp_insert(rt, slab) != 0) {
         free(slab);
         return -1;

@@ -16,8 +16,9 @@
  * on how the kernel schedules the two processes.
  *
  * Client and server are pinned to one CPU (the last one we may use; hence
- * taskset above to choose it) because on a small machine that gives the
- * steadiest figures; --no-pin lets the kernel place them. --runs sets how
+ * taskset above to choose it) and run as SCHED_BATCH (no wake-up
+ * preemption; see bench_echo_proc.c) because on a small machine that gives
+ * the steadiest figures; --no-pin lets the kernel place them. --runs sets how
  * many runs each figure is the median of (default 5); runs take turns
  * over the servers (as bench_group does), so all of them share whatever
  * else the machine was doing. --quick: 3 runs of short windows (one run
@@ -345,11 +346,11 @@ static void choose_cpu(void)
 
 static void print_header(void)
 {
-    char load[64], cpu[32] = "not pinned";
+    char load[64], cpu[48] = "not pinned";
 
     bench_loadavg(load, sizeof(load));
     if (pin_cpu >= 0)
-        snprintf(cpu, sizeof(cpu), "pinned to CPU %d", pin_cpu);
+        snprintf(cpu, sizeof(cpu), "pinned to CPU %d, SCHED_BATCH", pin_cpu);
     printf("# bench_echo: median of %d runs%s, %.2f s warm-up + %.2f s "
            "window (at least %.0f + %.0f lock-step rounds); client and "
            "server %s; st on %s; RLIMIT_NOFILE %ld; loadavg %s\n",
