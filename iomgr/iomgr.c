@@ -101,6 +101,17 @@ static void on_terminate(void)
         IOMGR_Finalize();
 }
 
+/* From the preemption handler, which interrupted the program's own code
+ * (so no loop pass is under way): LWPs whose I/O is ready become runnable
+ * and share the CPU with the preempted one. */
+static void on_preempt(void)
+{
+    struct iomgr *m = iomgr__running();
+
+    if (m && !m->batching)
+        run_loop(m, EVRUN_NOWAIT);
+}
+
 static int make_loop(struct iomgr *m, struct ev_loop *loop)
 {
     memset(m, 0, sizeof(*m));
@@ -150,6 +161,7 @@ static int start(struct ev_loop *loop)
     atomic_store(&iomgr__mgr, m);
     lwp__rt->on_destroy = on_destroy;
     lwp__rt->on_terminate = on_terminate;
+    lwp__rt->on_preempt = on_preempt;
     rc = LWP_CreateProcess(manager_main, IOMGR_STACK, 0, m, "IO MANAGER",
                            &pid);
     if (rc != LWP_SUCCESS) {
@@ -205,6 +217,7 @@ int IOMGR_Finalize(void)
     drop_loop(m);
     lwp__rt->on_destroy = NULL;
     lwp__rt->on_terminate = NULL;
+    lwp__rt->on_preempt = NULL;
     m->finalizing = 0;
     return LWP_SUCCESS;
 }

@@ -168,6 +168,8 @@ int LWP_TerminateProcessSupport(void)
         exit(1);
     }
     LWP_DEBUG("LWP_TerminateProcessSupport");
+    if (rt->pre_terminate)
+        rt->pre_terminate();
     if (rt->on_terminate)
         rt->on_terminate();
     if (rt->protect)

@@ -103,6 +103,7 @@ struct lwp_pcb {
     unsigned int vg_id;          /* valgrind stack id */
     void *topstack;              /* SP at the last switch (ucontext) */
     struct timeval last_ready;   /* for run_wait_threshold */
+    int pre_level;               /* 0: preemptible (PRE_PreemptMe); >0: not */
     int nrocks;
     struct lwp_rock rocks[LWP_MAXROCKS];
     char *name;                  /* name_buf or heap */
@@ -176,6 +177,12 @@ struct lwp_runtime {
      * cancels that LWP's select), and when LWP support terminates. */
     void (*on_destroy)(struct lwp_pcb *);
     void (*on_terminate)(void);
+    /* Preempt's: run by the preemption handler before it dispatches, with
+     * the runtime idle (IOMGR polls its loop, so that a preemptible CPU
+     * hog cannot starve the I/O manager at priority 0); and when LWP
+     * support terminates (the timer is stopped). */
+    void (*on_preempt)(void);
+    void (*pre_terminate)(void);
 };
 
 extern struct lwp_runtime *lwp__rt;

@@ -87,6 +87,7 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     p->topstack = NULL;
     timerclear(&p->last_ready);
     p->nrocks = 0;
+    p->pre_level = 1; /* not preemptible until PRE_PreemptMe */
     p->nodes = p->inline_nodes;
     p->nodecap = LWP_INLINE_NODES;
     p->name = p->name_buf;

@@ -1,20 +1,313 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PRE_* as in Coda's liblwp: nothing preempts an LWP yet, so opening or
- * closing a critical section has nothing to guard against. Keeping the
- * symbols lets Coda code that brackets non-reentrant calls link unchanged.
+ * Preemption: a POSIX timer on the LWP thread's CPU clock sends a signal
+ * every slice; the handler dispatches when the running LWP may be cut
+ * (see <lwp/preempt.h> for the rules and why).
+ *
+ * How "not inside the runtime" is known without any cost to the runtime:
+ * every function of this library is placed in one section, lwp_text (the
+ * build renames the objects' .text; see cmake/lwp-text-cc), whose bounds
+ * the linker provides. The handler reads the interrupted program counter
+ * and switches only if it lies in the main executable's code and outside
+ * lwp_text. Library code that calls out (malloc, libev) is then covered
+ * too, because the program counter is in libc or libev, not in the
+ * executable. Nothing is added to any hot path.
+ *
+ * Switching from inside a signal handler is sound here: the interrupted
+ * code is the program's own, the handler runs on the interrupted LWP's
+ * stack, and the LWP resumes in the handler later, whose return restores
+ * every register the kernel saved. SA_NODEFER keeps the signal unblocked
+ * while the handler runs, so the LWP switched to is preemptible too; a
+ * nested tick finds the program counter in lwp_text and does nothing.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include <lwp/lwp.h>
 #include <lwp/preempt.h>
+
+#include "lwp/lwp_internal.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+#define MAX_RANGES 8
+
+/* Bounds of lwp_text, from the linker; weak so a build without the
+ * section links (and PRE_InitPreempt then refuses if it must know). */
+extern const char __start_lwp_text[]
+    __attribute__((weak, visibility("hidden")));
+extern const char __stop_lwp_text[]
+    __attribute__((weak, visibility("hidden")));
+
+struct range {
+    uintptr_t lo, hi;
+};
+
+static struct {
+    int on;
+    int signo;
+    timer_t timer;
+    struct timeval slice;
+    struct sigaction old;
+    struct range exe[MAX_RANGES]; /* the main executable's code */
+    int nexe;
+    unsigned long taken, skipped;
+} pre = {.signo = SIGALRM};
+
+volatile int PRE_Block;
+
+/* ---- Where the interrupted code is ---- */
+
+static int collect_exe(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    pre.nexe = 0;
+    for (int i = 0; i < info->dlpi_phnum && pre.nexe < MAX_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        pre.exe[pre.nexe].lo = info->dlpi_addr + ph->p_vaddr;
+        pre.exe[pre.nexe].hi = pre.exe[pre.nexe].lo + ph->p_memsz;
+        pre.nexe++;
+    }
+    return 1; /* the first object is the main program: stop */
+}
+
+static int in_exe(uintptr_t pc)
+{
+    for (int i = 0; i < pre.nexe; i++)
+        if (pc >= pre.exe[i].lo && pc < pre.exe[i].hi)
+            return 1;
+    return 0;
+}
+
+static int in_library(uintptr_t pc)
+{
+    return pc >= (uintptr_t)__start_lwp_text && pc < (uintptr_t)__stop_lwp_text;
+}
+
+static uintptr_t interrupted_pc(const void *ucv)
+{
+    const ucontext_t *uc = ucv;
+
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+#error "preemption needs the interrupted program counter of this architecture"
+#endif
+}
+
+/* ---- The tick ---- */
+
+static int may_cut(const struct lwp_runtime *rt, const void *uc)
+{
+    uintptr_t pc = interrupted_pc(uc);
+
+    return !PRE_Block && rt->current && rt->current->pre_level == 0 &&
+           in_exe(pc) && !in_library(pc);
+}
+
+static void on_tick(int signo, siginfo_t *si, void *uc)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    int saved_errno = errno;
+
+    (void)signo;
+    (void)si;
+    if (!rt || !pre.on)
+        return;
+    if (!may_cut(rt, uc)) {
+        pre.skipped++;
+        return;
+    }
+    pre.taken++;
+    if (rt->on_preempt)
+        rt->on_preempt();
+    LWP_DispatchProcess();
+    errno = saved_errno;
+}
+
+/* ---- Timer and handler ---- */
+
+static int valid_slice(const struct timeval *tv)
+{
+    return tv->tv_sec >= 0 && tv->tv_usec >= 0 && tv->tv_usec < 1000000 &&
+           (tv->tv_sec > 0 || tv->tv_usec > 0);
+}
+
+static int arm(void)
+{
+    struct itimerspec its;
+
+    its.it_interval.tv_sec = pre.slice.tv_sec;
+    its.it_interval.tv_nsec = (long)pre.slice.tv_usec * 1000;
+    its.it_value = its.it_interval;
+    return timer_settime(pre.timer, 0, &its, NULL);
+}
+
+static void stop(void)
+{
+    if (!pre.on)
+        return;
+    pre.on = 0;
+    timer_delete(pre.timer);
+    sigaction(pre.signo, &pre.old, NULL);
+}
+
+/* Handler and timer for pre.signo; -1 (nothing left set up) on failure. */
+static int start(void)
+{
+    struct sigaction sa;
+    struct sigevent sev;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_tick;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = pre.signo;
+    sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+    if (sigaction(pre.signo, &sa, &pre.old) != 0)
+        return -1;
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &pre.timer) != 0) {
+        sigaction(pre.signo, &pre.old, NULL);
+        return -1;
+    }
+    pre.on = 1;
+    if (arm() != 0) {
+        stop();
+        return -1;
+    }
+    return 0;
+}
+
+static void on_terminate(void)
+{
+    stop();
+    if (lwp__rt)
+        lwp__rt->pre_terminate = NULL;
+}
+
+/* The library's code must be told apart from the executable's when it is
+ * linked into it. */
+static int library_bounds_known(void)
+{
+    if ((uintptr_t)__stop_lwp_text > (uintptr_t)__start_lwp_text)
+        return 1;
+    return !in_exe((uintptr_t)PRE_InitPreempt);
+}
+
+int PRE_InitPreempt(struct timeval *slice)
+{
+    struct timeval dflt = {PRE_DEFAULT_SLICE_SEC, 0};
+
+    if (!lwp__rt)
+        return LWP_EINIT;
+    if (!slice)
+        slice = &dflt;
+    if (!valid_slice(slice))
+        return LWP_EBADARG;
+    pre.slice = *slice;
+    if (pre.on)
+        return arm() == 0 ? LWP_SUCCESS : LWP_ESYSTEM;
+    dl_iterate_phdr(collect_exe, NULL);
+    if (!library_bounds_known())
+        return LWP_ESYSTEM;
+    pre.taken = pre.skipped = 0;
+    if (start() != 0)
+        return LWP_ESYSTEM;
+    lwp__rt->pre_terminate = on_terminate;
+    return LWP_SUCCESS;
+}
+
+int PRE_EndPreempt(void)
+{
+    if (!lwp__rt)
+        return LWP_EINIT;
+    on_terminate();
+    return LWP_SUCCESS;
+}
+
+static int catchable(int signo)
+{
+    switch (signo) {
+    case SIGKILL:
+    case SIGSTOP:
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGILL:
+    case SIGFPE:
+    case SIGTRAP:
+        return 0;
+    default:
+        return signo > 0 && signo < NSIG;
+    }
+}
+
+int PRE_SetSignal(int signo)
+{
+    if (!catchable(signo))
+        return LWP_EBADSIG;
+    if (!pre.on) {
+        pre.signo = signo;
+        return LWP_SUCCESS;
+    }
+    stop();
+    pre.signo = signo;
+    if (start() != 0) {
+        if (lwp__rt)
+            lwp__rt->pre_terminate = NULL;
+        return LWP_ESYSTEM;
+    }
+    return LWP_SUCCESS;
+}
+
+/* ---- Levels ---- */
+
+void PRE_PreemptMe(void)
+{
+    if (lwp__rt)
+        lwp__rt->current->pre_level = 0;
+}
+
+void PRE_BeginCritical(void)
+{
+    if (lwp__rt)
+        lwp__rt->current->pre_level++;
+}
+
+void PRE_EndCritical(void)
+{
+    if (lwp__rt && lwp__rt->current->pre_level > 0)
+        lwp__rt->current->pre_level--;
+}
 
 void PRE_Concurrent(int on)
 {
     (void)on;
 }
 
-void PRE_BeginCritical(void)
+unsigned long PRE_Preemptions(void)
 {
+    return pre.taken;
 }
 
-void PRE_EndCritical(void)
+unsigned long PRE_Skipped(void)
 {
+    return pre.skipped;
 }

@@ -1,32 +1,286 @@
 /* SPDX-License-Identifier: MIT */
-/* Preempt: Coda's PRE_* entry points, no-ops while nothing preempts. */
+/* Preempt: PRE_* and signal-driven preemption. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <lwp/lock.h>
 #include <lwp/lwp.h>
+#include <lwp/preempt.h>
 
-static int ran;
+#define PRIO_HI 4
+#define PRIO_WORK 3
 
-static void child(void *arg)
+static const struct timeval one_ms = {0, 1000};
+
+static double now_s(void)
 {
-    ran++;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-Test(preempt, critical_sections_nest_and_change_nothing)
+static void init_main_at(int prio)
 {
-    int before;
+    PROCESS me;
 
-    PRE_BeginCritical(); /* before LWP_Init: harmless */
-    PRE_EndCritical();
-    cr_assert_eq(LWP_Init(LWP_VERSION, 2, NULL), LWP_SUCCESS);
-    before = Cont_Sws;
+    cr_assert_eq(LWP_Init(LWP_VERSION, prio, &me), LWP_SUCCESS);
+}
+
+static void init_main(void)
+{
+    init_main_at(PRIO_HI);
+}
+
+/* Burns CPU in this executable's own code for `seconds`. */
+static void __attribute__((noinline)) spin_for(double seconds)
+{
+    double end = now_s() + seconds;
+    volatile unsigned long n = 0;
+
+    while (now_s() < end)
+        for (int i = 0; i < 1000; i++)
+            n++;
+}
+
+/* ---- Arguments and errors ---- */
+
+Test(preempt, calls_before_lwp_init)
+{
+    struct timeval tv = {0, 1000};
+
+    cr_assert_eq(PRE_InitPreempt(&tv), LWP_EINIT);
+    cr_assert_eq(PRE_EndPreempt(), LWP_EINIT);
+    PRE_PreemptMe(); /* harmless no-ops */
     PRE_BeginCritical();
-    PRE_BeginCritical();
-    cr_assert_eq(Cont_Sws, before, "no dispatch");
-    cr_assert_eq(LWP_CreateProcess(child, 0, 4, NULL, "c", NULL),
-                 LWP_SUCCESS);
-    cr_assert_eq(ran, 1, "LWPs still switch inside a critical section");
     PRE_EndCritical();
-    PRE_EndCritical();
-    PRE_Concurrent(1);
-    PRE_Concurrent(0);
+    cr_assert_eq(PRE_SetSignal(SIGVTALRM), LWP_SUCCESS);
+    cr_assert_eq(PRE_SetSignal(SIGALRM), LWP_SUCCESS);
+}
+
+Test(preempt, bad_slices_are_ebadarg)
+{
+    struct timeval neg_sec = {-1, 0}, neg_usec = {0, -1};
+    struct timeval big_usec = {0, 1000000}, zero = {0, 0};
+
+    init_main();
+    cr_assert_eq(PRE_InitPreempt(&neg_sec), LWP_EBADARG);
+    cr_assert_eq(PRE_InitPreempt(&neg_usec), LWP_EBADARG);
+    cr_assert_eq(PRE_InitPreempt(&big_usec), LWP_EBADARG);
+    cr_assert_eq(PRE_InitPreempt(&zero), LWP_EBADARG);
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS, "off: still a success");
+}
+
+Test(preempt, bad_signals_are_ebadsig)
+{
+    int bad[] = {0, -1, NSIG, SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL,
+                 SIGFPE, SIGTRAP};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(PRE_SetSignal(bad[i]), LWP_EBADSIG, "signal %d", bad[i]);
+}
+
+Test(preempt, timer_that_cannot_be_created_is_esystem)
+{
+    struct rlimit none = {0, 0};
+
+    init_main();
+    /* A POSIX timer needs a queued-signal slot. */
+    cr_assert_eq(setrlimit(RLIMIT_SIGPENDING, &none), 0);
+    cr_assert_eq(PRE_InitPreempt(NULL), LWP_ESYSTEM);
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
+Test(preempt, null_slice_is_the_ten_second_default_and_end_restores)
+{
+    struct sigaction sa;
+
+    init_main();
+    cr_assert_eq(PRE_InitPreempt(NULL), LWP_SUCCESS);
+    cr_assert_eq(sigaction(SIGALRM, NULL, &sa), 0);
+    cr_assert(sa.sa_flags & SA_SIGINFO, "handler installed");
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+    cr_assert_eq(sigaction(SIGALRM, NULL, &sa), 0);
+    cr_assert_eq(sa.sa_handler, SIG_DFL, "previous action back");
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS, "twice is fine");
+}
+
+Test(preempt, terminate_stops_preemption)
+{
+    struct sigaction sa;
+
+    init_main();
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
     cr_assert_eq(LWP_TerminateProcessSupport(), LWP_SUCCESS);
+    cr_assert_eq(sigaction(SIGALRM, NULL, &sa), 0);
+    cr_assert_eq(sa.sa_handler, SIG_DFL);
+    spin_for(0.02); /* a tick now would find no runtime: nothing happens */
+}
+
+/* ---- Round robin among CPU-bound LWPs ---- */
+
+#define NHOGS 3
+static volatile unsigned long hog_count[NHOGS];
+static volatile int hogs_stop;
+static int hogs_left;
+static char hogs_done;
+static double hog_seconds;
+
+static void hog(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    double end = now_s() + hog_seconds;
+
+    PRE_PreemptMe();
+    while (!hogs_stop) {
+        hog_count[me]++;
+        if ((hog_count[me] & 1023) == 0 && now_s() > end)
+            hogs_stop = 1;
+    }
+    if (--hogs_left == 0)
+        LWP_NoYieldSignal(&hogs_done);
+}
+
+static void run_hogs(double seconds, int signo)
+{
+    PROCESS p;
+
+    hog_seconds = seconds;
+    hogs_left = NHOGS;
+    cr_assert_eq(PRE_SetSignal(signo), LWP_SUCCESS);
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    for (int i = 0; i < NHOGS; i++)
+        cr_assert_eq(LWP_CreateProcess(hog, 0, PRIO_WORK, (void *)(intptr_t)i,
+                                       "hog", &p),
+                     LWP_SUCCESS);
+    cr_assert_eq(LWP_WaitProcess(&hogs_done), LWP_SUCCESS);
+}
+
+Test(preempt, cpu_bound_lwps_of_one_priority_all_progress, .timeout = 20)
+{
+    init_main();
+    run_hogs(0.3, SIGALRM);
+    for (int i = 0; i < NHOGS; i++)
+        cr_assert_gt(hog_count[i], 0, "hog %d never ran", i);
+    cr_assert_geq(PRE_Preemptions(), NHOGS, "switches came from ticks");
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
+Test(preempt, another_signal_can_be_chosen, .timeout = 20)
+{
+    struct sigaction sa;
+
+    init_main();
+    run_hogs(0.2, SIGRTMIN + 1);
+    for (int i = 0; i < NHOGS; i++)
+        cr_assert_gt(hog_count[i], 0);
+    cr_assert_eq(sigaction(SIGALRM, NULL, &sa), 0);
+    cr_assert_eq(sa.sa_handler, SIG_DFL, "SIGALRM untouched");
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
+Test(preempt, init_again_changes_the_slice, .timeout = 20)
+{
+    struct timeval long_slice = {5, 0};
+
+    init_main();
+    cr_assert_eq(PRE_InitPreempt(&long_slice), LWP_SUCCESS);
+    run_hogs(0.2, SIGALRM); /* its InitPreempt sets 1 ms on the live timer */
+    for (int i = 0; i < NHOGS; i++)
+        cr_assert_gt(hog_count[i], 0);
+}
+
+/* ---- What is never cut ---- */
+
+static int order[8], norder;
+static volatile int other_ran;
+
+static void note(void *arg)
+{
+    order[norder++] = (int)(intptr_t)arg;
+    other_ran = 1;
+}
+
+static void critical(void *arg)
+{
+    (void)arg;
+    PRE_PreemptMe();
+    PRE_BeginCritical();
+    PRE_BeginCritical();
+    order[norder++] = 1;
+    spin_for(0.05);
+    PRE_EndCritical(); /* still inside the outer one */
+    spin_for(0.05);
+    cr_assert_eq(other_ran, 0, "cut inside a critical section");
+    order[norder++] = 2;
+    PRE_EndCritical();
+    spin_for(0.1); /* preemptible again: the other LWP gets a turn */
+    order[norder++] = 4;
+}
+
+static void plain_spinner(void *arg)
+{
+    (void)arg;
+    order[norder++] = 1;
+    spin_for(0.1);
+    order[norder++] = 2;
+}
+
+static char start_ev;
+
+static void wait_then(void *arg)
+{
+    LWP_WaitProcess(&start_ev);
+    ((void (*)(void *))arg)(NULL);
+}
+
+static void wait_then_note(void *arg)
+{
+    LWP_WaitProcess(&start_ev);
+    note(arg);
+}
+
+Test(preempt, critical_sections_nest_and_are_never_cut, .timeout = 20)
+{
+    init_main_at(1); /* below the workers: they run until both are done */
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(wait_then, 0, PRIO_WORK, (void *)critical,
+                                   "crit", NULL),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(wait_then_note, 0, PRIO_WORK, (void *)3,
+                                   "other", NULL),
+                 LWP_SUCCESS);
+    /* Both wake in the order they waited. */
+    cr_assert_eq(LWP_SignalProcess(&start_ev), LWP_SUCCESS);
+    cr_assert_eq(norder, 4);
+    cr_assert_eq(order[0], 1);
+    cr_assert_eq(order[1], 2);
+    cr_assert_eq(order[2], 3, "cut once preemptible again");
+    cr_assert_eq(order[3], 4);
+    cr_assert_gt(PRE_Skipped(), 0, "ticks came during the critical section");
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
+Test(preempt, new_lwps_start_not_preemptible, .timeout = 20)
+{
+    init_main_at(1);
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(wait_then, 0, PRIO_WORK,
+                                   (void *)plain_spinner, "spin", NULL),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(wait_then_note, 0, PRIO_WORK, (void *)3,
+                                   "other", NULL),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_SignalProcess(&start_ev), LWP_SUCCESS);
+    cr_assert_eq(norder, 3);
+    cr_assert_eq(order[0], 1);
+    cr_assert_eq(order[1], 2);
+    cr_assert_eq(order[2], 3);
+    cr_assert_gt(PRE_Skipped(), 0);
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
 }

@@ -17,7 +17,7 @@
  * Under LWP_ASAN the C wrapper runs the after-switch hook itself, after
  * telling AddressSanitizer the switch is finished.
  */
-        .text
+        .section lwp_text,"ax",%progbits
 
 /* int lwp__arch_switch(void **save, void *load, int ret)
  * Saves the running context, frame pointer `save`, resumes the one whose
