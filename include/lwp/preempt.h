@@ -22,7 +22,9 @@
  *
  * The slice is measured in the CPU time of the thread running the LWPs
  * (Coda used real time): a program that is idle or blocked in the kernel
- * receives no ticks at all. The tick is a POSIX timer aimed at that
+ * receives no ticks at all. The kernel advances CPU clocks at its own
+ * tick, so a slice shorter than that (4 ms at CONFIG_HZ=250) lasts one
+ * kernel tick. The tick is a POSIX timer aimed at that
  * thread, so other threads, alarm(3) and sleep(3) are unaffected, except
  * that they must not use the same signal.
  *
@@ -43,7 +45,10 @@
  *     with threads (LWP's Lock package works under preemption).
  * In a fully static program libc is part of the executable, so a tick may
  * land inside it: such programs must also wrap every libc call that takes
- * a lock (malloc/free, stdio, ...) in a critical section.
+ * a lock (malloc/free, stdio, ...) in a critical section. The same holds
+ * for a sanitizer runtime linked into the executable (clang's
+ * AddressSanitizer is, by default): its allocator and interceptors are
+ * executable code.
  *
  * Preemption leaves the interrupted LWP's registers, errno and
  * floating-point registers as they were when it resumes (the kernel saves
@@ -104,7 +109,8 @@ LWP_EXPORT void PRE_EndCritical(void);
 LWP_EXPORT void PRE_Concurrent(int on);
 
 /* Ticks that switched LWPs, and ticks skipped because the running LWP was
- * not preemptible at that moment, since LWP_Init (diagnostics). */
+ * not preemptible at that moment, since preemption was last started
+ * (diagnostics). */
 LWP_EXPORT unsigned long PRE_Preemptions(void);
 LWP_EXPORT unsigned long PRE_Skipped(void);
 
