@@ -364,7 +364,7 @@ static int collect(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
     return collect_into(r, n, nfds, rs, ws, es);
 }
 
-/* The caller's sets get exactly the ready fds; returns the ready pairs. */
+/* Clears every bit below nfds: the outcome when nothing is ready. */
 static void clear_sets(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
 {
     clear_below(rs, nfds);
@@ -403,6 +403,7 @@ static int report_ready(struct iomgr_req *r, fd_set *rs, fd_set *ws,
     return pairs;
 }
 
+/* The caller's sets get exactly the ready fds; returns the ready pairs. */
 static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
                   fd_set *es)
 {

@@ -196,13 +196,6 @@ static int start(void)
     return 0;
 }
 
-static void on_terminate(void)
-{
-    stop();
-    if (lwp__rt)
-        lwp__rt->pre_terminate = NULL;
-}
-
 /* The library's code must be told apart from the executable's when it is
  * linked into it. */
 static int library_bounds_known(void)
@@ -231,7 +224,7 @@ int PRE_InitPreempt(struct timeval *slice)
     pre.taken = pre.skipped = 0;
     if (start() != 0)
         return LWP_ESYSTEM;
-    lwp__rt->pre_terminate = on_terminate;
+    lwp__rt->pre_terminate = stop; /* idempotent: left set once off */
     return LWP_SUCCESS;
 }
 
@@ -239,7 +232,7 @@ int PRE_EndPreempt(void)
 {
     if (!lwp__rt)
         return LWP_EINIT;
-    on_terminate();
+    stop();
     return LWP_SUCCESS;
 }
 
@@ -269,12 +262,7 @@ int PRE_SetSignal(int signo)
     }
     stop();
     pre.signo = signo;
-    if (start() != 0) {
-        if (lwp__rt)
-            lwp__rt->pre_terminate = NULL;
-        return LWP_ESYSTEM;
-    }
-    return LWP_SUCCESS;
+    return start() == 0 ? LWP_SUCCESS : LWP_ESYSTEM;
 }
 
 /* ---- Levels ---- */

@@ -12,18 +12,12 @@
 #include <lwp/lwp.h>
 #include <lwp/preempt.h>
 
+#include "iomgr_test.h"
+
 #define PRIO_HI 4
 #define PRIO_WORK 3
 
 static const struct timeval one_ms = {0, 1000};
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void init_main_at(int prio)
 {
@@ -40,10 +34,10 @@ static void init_main(void)
 /* Burns CPU in this executable's own code for `seconds`. */
 static void __attribute__((noinline)) spin_for(double seconds)
 {
-    double end = now_s() + seconds;
+    double end = iot_now() + seconds;
     volatile unsigned long n = 0;
 
-    while (now_s() < end)
+    while (iot_now() < end)
         for (int i = 0; i < 1000; i++)
             n++;
 }
@@ -134,12 +128,12 @@ static double hog_seconds;
 static void hog(void *arg)
 {
     int me = (int)(intptr_t)arg;
-    double end = now_s() + hog_seconds;
+    double end = iot_now() + hog_seconds;
 
     PRE_PreemptMe();
     while (!hogs_stop) {
         hog_count[me]++;
-        if ((hog_count[me] & 1023) == 0 && now_s() > end)
+        if ((hog_count[me] & 1023) == 0 && iot_now() > end)
             hogs_stop = 1;
     }
     if (--hogs_left == 0)
@@ -200,15 +194,8 @@ Test(preempt, init_again_changes_the_slice, .timeout = 20)
 static int order[8], norder;
 static volatile int other_ran;
 
-static void note(void *arg)
+static void critical(void)
 {
-    order[norder++] = (int)(intptr_t)arg;
-    other_ran = 1;
-}
-
-static void critical(void *arg)
-{
-    (void)arg;
     PRE_PreemptMe();
     PRE_BeginCritical();
     PRE_BeginCritical();
@@ -223,40 +210,49 @@ static void critical(void *arg)
     order[norder++] = 4;
 }
 
-static void plain_spinner(void *arg)
+static void plain_spinner(void)
 {
-    (void)arg;
     order[norder++] = 1;
     spin_for(0.1);
     order[norder++] = 2;
 }
 
 static char start_ev;
+static void (*first_body)(void);
 
-static void wait_then(void *arg)
+static void first(void *arg)
 {
+    (void)arg;
     LWP_WaitProcess(&start_ev);
-    ((void (*)(void *))arg)(NULL);
+    first_body();
 }
 
-static void wait_then_note(void *arg)
+static void other(void *arg)
 {
+    (void)arg;
     LWP_WaitProcess(&start_ev);
-    note(arg);
+    order[norder++] = 3;
+    other_ran = 1;
+}
+
+/* Runs body in one LWP and, beside it at the same priority, another that
+ * notes 3 in order[] when it gets the CPU; one signal starts both, in the
+ * order they waited. Returns once both are done: main is below them. */
+static void run_beside_other(void (*body)(void))
+{
+    init_main_at(1);
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    first_body = body;
+    cr_assert_eq(LWP_CreateProcess(first, 0, PRIO_WORK, NULL, "first", NULL),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(other, 0, PRIO_WORK, NULL, "other", NULL),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_SignalProcess(&start_ev), LWP_SUCCESS);
 }
 
 Test(preempt, critical_sections_nest_and_are_never_cut, .timeout = 20)
 {
-    init_main_at(1); /* below the workers: they run until both are done */
-    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
-    cr_assert_eq(LWP_CreateProcess(wait_then, 0, PRIO_WORK, (void *)critical,
-                                   "crit", NULL),
-                 LWP_SUCCESS);
-    cr_assert_eq(LWP_CreateProcess(wait_then_note, 0, PRIO_WORK, (void *)3,
-                                   "other", NULL),
-                 LWP_SUCCESS);
-    /* Both wake in the order they waited. */
-    cr_assert_eq(LWP_SignalProcess(&start_ev), LWP_SUCCESS);
+    run_beside_other(critical);
     cr_assert_eq(norder, 4);
     cr_assert_eq(order[0], 1);
     cr_assert_eq(order[1], 2);
@@ -268,15 +264,7 @@ Test(preempt, critical_sections_nest_and_are_never_cut, .timeout = 20)
 
 Test(preempt, new_lwps_start_not_preemptible, .timeout = 20)
 {
-    init_main_at(1);
-    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
-    cr_assert_eq(LWP_CreateProcess(wait_then, 0, PRIO_WORK,
-                                   (void *)plain_spinner, "spin", NULL),
-                 LWP_SUCCESS);
-    cr_assert_eq(LWP_CreateProcess(wait_then_note, 0, PRIO_WORK, (void *)3,
-                                   "other", NULL),
-                 LWP_SUCCESS);
-    cr_assert_eq(LWP_SignalProcess(&start_ev), LWP_SUCCESS);
+    run_beside_other(plain_spinner);
     cr_assert_eq(norder, 3);
     cr_assert_eq(order[0], 1);
     cr_assert_eq(order[1], 2);

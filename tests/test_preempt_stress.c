@@ -14,15 +14,9 @@
 #include <lwp/lwp.h>
 #include <lwp/preempt.h>
 
+#include "iomgr_test.h"
+
 static const struct timeval one_ms = {0, 1000};
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- The runtime is never cut mid-operation ---- */
 
@@ -83,7 +77,7 @@ static void worker(void *arg)
     int me = (int)(intptr_t)arg;
 
     PRE_PreemptMe();
-    while (now_s() < stop_at) {
+    while (iot_now() < stop_at) {
         void *p = alloc(64 + (size_t)me); /* libc under preemption */
 
         ObtainWriteLock(&lock);
@@ -105,7 +99,7 @@ Test(preempt_stress, lock_events_and_malloc_stay_consistent, .timeout = 30)
     cr_assert_eq(LWP_Init(LWP_VERSION, LWP_MAX_PRIORITY, &me), LWP_SUCCESS);
     Lock_Init(&lock);
     cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
-    stop_at = now_s() + 0.4;
+    stop_at = iot_now() + 0.4;
     workers_left = NWORKERS;
     for (int i = 0; i < NWORKERS; i++)
         cr_assert_eq(LWP_CreateProcess(worker, 0, LWP_NORMAL_PRIORITY,
@@ -218,12 +212,12 @@ Test(preempt_stress, echo_keeps_serving_beside_a_cpu_hog, .timeout = 30)
                                    NULL),
                  LWP_SUCCESS);
     for (int i = 0; i < 20; i++) {
-        double t0 = now_s(), rtt;
+        double t0 = iot_now(), rtt;
 
         cr_assert_eq(write(sv[0], "p", 1), 1);
         cr_assert_gt(IOMGR_WaitIO(sv[0], IOMGR_READ, NULL), 0);
         cr_assert_eq(read(sv[0], &c, 1), 1);
-        rtt = now_s() - t0;
+        rtt = iot_now() - t0;
         if (rtt > worst)
             worst = rtt;
     }
