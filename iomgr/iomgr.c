@@ -199,11 +199,11 @@ static void cancel_all_waiters(struct iomgr *m)
 
 int IOMGR_Finalize(void)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
     struct lwp_pcb *mgr;
 
     if (!m || m->finalizing)
-        return LWP_EINIT;
+        return lwp__no_rt();
     m->finalizing = 1;
     cancel_all_waiters(m);
     iomgr__signals_stop(m);
@@ -224,7 +224,7 @@ int IOMGR_Finalize(void)
 
 int IOMGR_Poll(void)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
     int before;
 
     if (!m)
@@ -236,7 +236,7 @@ int IOMGR_Poll(void)
 
 int IOMGR_Cancel(PROCESS pid)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
     struct lwp_pcb *p;
     struct iomgr_req *r;
 

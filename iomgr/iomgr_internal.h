@@ -137,6 +137,15 @@ static inline struct iomgr *iomgr__running(void)
     return atomic_load_explicit(&iomgr__mgr, memory_order_relaxed);
 }
 
+/* The I/O manager as a public call sees it: NULL also inside a special
+ * context's save/restore routine, where lwp__rt is NULL (the caller then
+ * answers lwp__no_rt()). Signal handlers and loop callbacks use
+ * iomgr__running(). */
+static inline struct iomgr *iomgr__entry(void)
+{
+    return lwp__rt ? iomgr__running() : NULL;
+}
+
 /* ---- iomgr.c ---- */
 /* The request is over: record why and make its LWP runnable. Only the
  * first outcome counts. */

@@ -26,7 +26,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 int IOMGR_Signal(int signo, char *event)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
     struct iomgr_sig *s;
     struct sigaction old;
 
@@ -35,7 +35,7 @@ int IOMGR_Signal(int signo, char *event)
     if (!event)
         return LWP_EBADEVENT;
     if (!m)
-        return LWP_EINIT;
+        return lwp__no_rt();
     s = &m->sig[signo];
     if (s->active) {
         s->event = event;
@@ -64,12 +64,12 @@ static void stop_one(struct iomgr *m, int signo)
 
 int IOMGR_CancelSignal(int signo)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
 
     if (signo <= 0 || signo >= NSIG)
         return LWP_EBADSIG;
     if (!m)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (!m->sig[signo].active)
         return LWP_EBADSIG;
     stop_one(m, signo);

@@ -245,12 +245,12 @@ static int poll_one(int fd, int events)
 
 int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
     struct iomgr_req r;
     struct iomgr_watch *w = &r.inline_watch[0];
 
     if (!m)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (fd < 0) {
         errno = EBADF;
         return -1;
@@ -423,12 +423,12 @@ static int poll_select(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
 int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
                  fd_set *exceptfds, struct timeval *timeout)
 {
-    struct iomgr *m = iomgr__running();
+    struct iomgr *m = iomgr__entry();
     struct iomgr_req r;
     int rc;
 
     if (!m)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (nfds < 0) {
         errno = EINVAL;
         return -1;
@@ -460,8 +460,8 @@ int IOMGR_Sleep(int seconds)
 {
     struct timeval tv = {seconds > 0 ? seconds : 0, 0};
 
-    if (!iomgr__running())
-        return LWP_EINIT;
+    if (!iomgr__entry())
+        return lwp__no_rt();
     if (seconds <= 0) {
         LWP_DispatchProcess();
         return 0;

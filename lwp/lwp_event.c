@@ -196,7 +196,7 @@ int LWP_WaitProcess(const void *event)
     if (!event)
         return LWP_EBADEVENT;
     if (lwp_unlikely(!rt))
-        return LWP_EINIT;
+        return lwp__no_rt();
     /* The common case, kept lean: one event, nodes[] always has room, and
      * no call before the switch, so no registers to save. */
     if (lwp_unlikely(table_full(&rt->events)))
@@ -220,7 +220,7 @@ int LWP_MwaitProcess(int wcount, const void *evlist[])
     if (ecount == 0)
         return LWP_EBADCOUNT;
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (wcount < 0 || wcount > ecount)
         return LWP_EBADCOUNT;
     LWP_DEBUG("LWP_MwaitProcess %d of %d", wcount, ecount);
@@ -265,7 +265,7 @@ int LWP_INTERNALSIGNAL(const void *event, int yield)
     int rc = LWP_ENOWAIT;
 
     if (lwp_unlikely(!rt))
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (!event)
         return LWP_EBADEVENT;
     link = find_link(&rt->events, event);
@@ -292,7 +292,7 @@ int LWP_QWait(void)
     struct lwp_pcb *cur;
 
     if (!rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     cur = rt->current;
     if (--cur->qpending >= 0)
         return LWP_SUCCESS;
@@ -307,9 +307,10 @@ int LWP_QSignal(PROCESS pid)
 
     if (rc != LWP_SUCCESS)
         return rc;
-    /* Only an LWP blocked in LWP_QWait has qpending -1. */
+    /* Only an LWP blocked in LWP_QWait has qpending -1 (or, suspended
+     * there, -1 - LWP_SUSP_BIAS: it wakes when resumed). */
     if (++p->qpending != 0)
-        return LWP_ENOWAIT;
+        return p->qpending == -LWP_SUSP_BIAS ? LWP_SUCCESS : LWP_ENOWAIT;
     lwp__make_runnable(lwp__rt, p);
     return LWP_SUCCESS;
 }

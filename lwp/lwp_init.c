@@ -26,6 +26,7 @@ int Cont_Sws;
 __attribute__((weak)) int lwp_nextindex;
 
 struct lwp_runtime *lwp__rt;
+int lwp__in_switch;
 static struct lwp_runtime runtime;
 
 /* The main LWP runs on the thread's own stack, which has no magic word of
@@ -100,6 +101,7 @@ static int make_main(struct lwp_runtime *rt, int priority)
     /* It runs on the thread's own stack, which the library does not own. */
     m->canary = &main_canary;
     m->counted = 0;
+    m->group = 0;
     m->stack_lo = NULL;
     m->stack_size = 0;
     m->arena = NULL;
@@ -112,6 +114,7 @@ static int make_main(struct lwp_runtime *rt, int priority)
 
 static void release_all(struct lwp_runtime *rt)
 {
+    lwp__ctx_term(rt);
     lwp__overflow_term(rt);
     lwp__stacks_term(rt);
     lwp__pcbs_term(rt);
@@ -130,6 +133,8 @@ int LWP_Init(int version, int priority, PROCESS *pid)
         fprintf(stderr, "**** FATAL ERROR: LWP VERSION MISMATCH ****\n");
         exit(EXIT_FAILURE);
     }
+    if (lwp__in_switch) /* lwp__rt is NULL there, but we are initialised */
+        return LWP_EINSWITCH;
     if (lwp__rt)
         return LWP_SUCCESS;
     if (priority < 0 || priority > LWP_MAX_PRIORITY)
@@ -160,7 +165,7 @@ int LWP_TerminateProcessSupport(void)
     struct lwp_runtime *rt = lwp__rt;
 
     if (!rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (rt->current != rt->main) {
         printf("***LWP Abort: Terminate_Process_Support invoked from wrong "
                "process!\n");
@@ -176,9 +181,10 @@ int LWP_TerminateProcessSupport(void)
         LWP_UnProtectStacks();
     if (rt->zombie) {
         lwp__stack_put(rt, rt->zombie);
-        lwp__pcb_release(rt, rt->zombie);
+        lwp__bury(rt, rt->zombie, rt->zombie_kept);
         rt->zombie = NULL;
     }
+    rt->recycled = NULL; /* its stack goes with the others */
     lwp__switch_hook = 0;
     release_all(rt);
     lwp__rt = NULL;
@@ -192,7 +198,7 @@ int LWP_CurrentProcess(PROCESS *pid)
     if (!pid)
         return LWP_EBADARG;
     *pid = lwp__rt ? lwp__rt->current : NULL;
-    return lwp__rt ? LWP_SUCCESS : LWP_EINIT;
+    return lwp__rt ? LWP_SUCCESS : lwp__no_rt();
 }
 
 PROCESS LWP_ThisProcess(void)
@@ -255,6 +261,12 @@ const char *LWP_StrError(int code)
         "LWP_ENOROCKS: all rocks are in use",
         "LWP_EBADROCK: rock exists or is missing",
         "LWP_EBADARG: NULL pointer or negative size",
+        "LWP_EINSWITCH: called from a special context's save or restore",
+        "LWP_ESUSPENDED: the LWP is already suspended",
+        "LWP_ENOTSUSPENDED: the LWP is not suspended",
+        "LWP_EWAITSELF: an LWP cannot wait for its own exit",
+        "LWP_EMAINPROC: not possible for the main LWP",
+        "LWP_EBADFLAGS: unknown LWP_CREATE_* flags",
     };
 
     if (code > 0 || -code >= (int)(sizeof(text) / sizeof(text[0])))

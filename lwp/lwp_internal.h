@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <lwp/context.h>
 #include <lwp/lwp.h>
 
 #include "arch/switch.h"
@@ -45,11 +46,31 @@
     } while (0)
 
 enum lwp_state {
-    LWP_ST_FREE = 0, /* slot never used or recycled; handle invalid */
-    LWP_ST_READY,    /* in its run queue (the running LWP is READY too) */
-    LWP_ST_WAITING,  /* blocked on events or in LWP_QWait */
-    LWP_ST_DEAD      /* exited or destroyed; handle invalid */
+    LWP_ST_FREE = 0,   /* slot never used or recycled; handle invalid */
+    LWP_ST_READY,      /* in its run queue (the running LWP is READY too) */
+    LWP_ST_WAITING,    /* blocked on events or in LWP_QWait */
+    LWP_ST_SUSPENDED,  /* runnable but held off the run queue */
+    LWP_ST_DEAD,       /* exited or destroyed; handle invalid */
+    LWP_ST_ZOMBIE      /* exited, joinable: PCB and status kept */
 };
+
+/* lwp_pcb.xflags: the rare conditions the hot paths test, one byte in the
+ * PCB's first cache line (so an exit, for one, reads no other line of a
+ * PCB that may have gone cold). */
+#define LWP_XF_SUSP 0x1     /* suspended (state SUSPENDED, or WAITING) */
+#define LWP_XF_CTX 0x2      /* has special contexts: switches run them */
+#define LWP_XF_JOINABLE 0x4 /* LWP_CREATE_JOINABLE */
+#define LWP_XF_JOINERS 0x8  /* others are in LWP_WaitExit on it */
+#define LWP_XF_JOINING 0x10 /* is in LWP_WaitExit itself */
+/* What a recycled LWP keeps. */
+#define LWP_XF_KEPT (LWP_XF_JOINABLE | LWP_XF_JOINERS)
+
+/* A suspended LWP that waits keeps waiting, with its count of events
+ * still needed (waitcnt) raised, or its QWait semaphore (qpending)
+ * lowered, by this much: signals are counted as usual but never complete
+ * the wait, so the wake-up paths need no test; LWP_ResumeProcess takes
+ * the bias off and finishes a wait that completed meanwhile. */
+#define LWP_SUSP_BIAS (1 << 30)
 
 /* One entry of a blocked LWP's event list. The entries waiting on one
  * address form a circular FIFO in the order they blocked; the first of
@@ -71,9 +92,12 @@ struct lwp_evtable {
     size_t count;                  /* addresses with at least one waiter */
 };
 
-struct lwp_rock {
-    int tag;
-    char *value;
+/* An LWP in LWP_WaitExit, on its own stack: linked into the target's
+ * joiners until the target ends and fills in `status`. */
+struct lwp_joiner {
+    struct lwp_joiner *next;
+    struct lwp_pcb *waiter, *target; /* target NULL once handed over */
+    int status;
 };
 
 struct lwp_pcb {
@@ -82,7 +106,7 @@ struct lwp_pcb {
     uint64_t *canary;            /* zero word at the stack's low end */
     uint8_t state;               /* enum lwp_state */
     uint8_t priority;
-    uint8_t counted;             /* stack kept for LWP_StackUsed */
+    uint8_t xflags;              /* LWP_XF_* */
     uint8_t qwaiting;            /* blocked in LWP_QWait */
     int index;
     int qpending;                /* Coda's counting semaphore */
@@ -104,8 +128,16 @@ struct lwp_pcb {
     void *topstack;              /* SP at the last switch (ucontext) */
     struct timeval last_ready;   /* for run_wait_threshold */
     int pre_level;               /* 0: preemptible (PRE_PreemptMe); >0: not */
+    uint8_t counted;             /* stack kept for LWP_StackUsed */
+    uint8_t error;               /* lwp_geterr(): an LE_* code */
+    int group;                   /* LWP_GetGroup */
+    int exit_status;             /* once DEAD or ZOMBIE */
+    struct lwp_joiner *joiners;  /* in LWP_WaitExit on this one (FIFO) */
+    struct lwp_joiner *joining;  /* this one's, while in LWP_WaitExit */
+    struct lwp_ctxslot *ctxs;    /* special contexts, by cookie */
     int nrocks;
-    struct lwp_rock rocks[LWP_MAXROCKS];
+    int rock_tags[LWP_MAXROCKS]; /* apart from the values: no padding */
+    char *rock_values[LWP_MAXROCKS];
     char *name;                  /* name_buf or heap */
     char name_buf[LWP_NAME_INLINE];
     struct lwp_waitnode inline_nodes[LWP_INLINE_NODES];
@@ -144,7 +176,13 @@ struct lwp_runtime {
     struct lwp_pcb *runq[LWP_NPRIO]; /* head = running or next to run */
     unsigned int runmask;            /* bit p set: runq[p] non-empty */
     int protect;                     /* LWP_ProtectStacks mode */
+    /* Non-zero while switches must take the slow path for a mode that
+     * lasts (protected stacks, special contexts): one word to test. */
+    int slow;
+    int ctx_lwps;                    /* LWPs with special contexts */
     struct lwp_pcb *zombie;          /* exited; reaped after the switch */
+    int zombie_kept;                 /* ... then left a ZOMBIE, not freed */
+    struct lwp_pcb *recycled;        /* recycled itself; rebuilt after it */
     struct lwp_pcb *last_from;       /* LWP switched away from last */
     struct lwp_pcb *main;
     struct lwp_pcb *cont_sw_id;      /* whose run last_context_switch times */
@@ -183,9 +221,28 @@ struct lwp_runtime {
      * support terminates (the timer is stopped). */
     void (*on_preempt)(void);
     void (*pre_terminate)(void);
+
+    struct lwp_ctxtype *ctxtypes;    /* special context types, by cookie */
+    int nctxtypes, ctxtypecap;
+    unsigned char fp_shared[LWP_CTX_FP_SIZE] __attribute__((aligned(16)));
+    int errno_shared;                /* the env / errno of LWPs without one */
 };
 
+/* Set while special contexts' save/restore routines run. lwp__rt is NULL
+ * then, so every primitive's "not initialised" check catches calls from
+ * them; lwp__no_rt() tells the two cases apart. */
+extern int lwp__in_switch;
+static inline int lwp__no_rt(void)
+{
+    return lwp__in_switch ? LWP_EINSWITCH : LWP_EINIT;
+}
+
 extern struct lwp_runtime *lwp__rt;
+
+static inline void lwp__update_slow(struct lwp_runtime *rt)
+{
+    rt->slow = rt->protect | (rt->ctx_lwps != 0);
+}
 
 /* ---- Run queues (hot: inline) ---- */
 
@@ -240,6 +297,12 @@ static inline void lwp__want_after_switch(void)
     lwp__switch_hook = 1;
 }
 
+/* Events p still needs, for messages (without a suspension's bias). */
+static inline int lwp__events_needed(const struct lwp_pcb *p)
+{
+    return p->xflags & LWP_XF_SUSP ? p->waitcnt - LWP_SUSP_BIAS : p->waitcnt;
+}
+
 /* p stops waiting and joins the tail of its run queue. */
 static inline void lwp__make_runnable(struct lwp_runtime *rt,
                                       struct lwp_pcb *p)
@@ -256,13 +319,33 @@ static inline void lwp__make_runnable(struct lwp_runtime *rt,
 /* A yield that returns `ret` once the caller runs again, for tail calls. */
 int lwp__yield_ret(struct lwp_runtime *rt, int ret);
 void lwp__block(struct lwp_runtime *rt);
-void lwp__exit_current(struct lwp_runtime *rt) __attribute__((noreturn));
+void lwp__exit_current(struct lwp_runtime *rt, int status)
+    __attribute__((noreturn));
+/* p ends with `status`: out of every queue and wait, its joiners woken,
+ * its contexts dropped, DEAD. Returns 1 if it must become a ZOMBIE (it is
+ * joinable and nobody waited) once its stack is freed, 0 if its PCB is to
+ * be released; both are the caller's to do. */
+int lwp__end(struct lwp_runtime *rt, struct lwp_pcb *p, int status);
+/* After lwp__end and freeing the stack: keep or release the PCB. */
+void lwp__bury(struct lwp_runtime *rt, struct lwp_pcb *p, int keep);
 void lwp__start(void *arg) __attribute__((noreturn));
 void lwp__dump_one(struct lwp_pcb *p, FILE *fp);
 void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p);
 /* LWP_CreateProcess with the entry point as either type (one is NULL). */
 int lwp__create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
                 int priority, void *parm, const char *name, PROCESS *pid);
+/* LWP_CreateProcessAttr once the attributes are checked. */
+int lwp__create_attr(void (*ep)(void *), int stacksize, int priority,
+                     void *parm, const char *name, unsigned int flags,
+                     int group, PROCESS *pid);
+/* Take a suspended LWP's stack back to a fresh start at p->ep. */
+void lwp__restart(struct lwp_runtime *rt, struct lwp_pcb *p);
+
+/* ---- lwp_ctx.c ---- */
+int lwp__ctx_switch(struct lwp_runtime *rt, struct lwp_pcb *cur,
+                    struct lwp_pcb *next, int ret);
+void lwp__ctx_drop_all(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__ctx_term(struct lwp_runtime *rt);
 
 /* ---- lwp_event.c ---- */
 int lwp__events_init(struct lwp_evtable *t);
@@ -274,8 +357,10 @@ void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p,
 struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);
 void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p);
 struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid);
-/* The live LWP behind a caller's handle: LWP_SUCCESS, LWP_EINIT or
- * LWP_EBADPID. */
+/* Also accepts a zombie. */
+struct lwp_pcb *lwp__pcb_lookup_any(struct lwp_runtime *rt, PROCESS pid);
+/* The live LWP behind a caller's handle: LWP_SUCCESS, LWP_EINIT,
+ * LWP_EINSWITCH or LWP_EBADPID. */
 int lwp__handle(PROCESS pid, struct lwp_pcb **out);
 int lwp__pcb_set_name(struct lwp_pcb *p, const char *name);
 void lwp__pcbs_term(struct lwp_runtime *rt);
@@ -283,7 +368,8 @@ void lwp__pcbs_term(struct lwp_runtime *rt);
     for (size_t lwp_s_ = 0; lwp_s_ < (rt)->nslabs; lwp_s_++)                 \
         for (size_t lwp_i_ = 0; lwp_i_ < LWP_PCB_PER_SLAB; lwp_i_++) {       \
             struct lwp_pcb *var = &(rt)->slabs[lwp_s_][lwp_i_];              \
-            if (var->state == LWP_ST_READY || var->state == LWP_ST_WAITING) { \
+            if (var->state >= LWP_ST_READY &&                             \
+                var->state <= LWP_ST_SUSPENDED) {                            \
                 body                                                         \
             }                                                                \
         }
@@ -302,6 +388,7 @@ void lwp__overflow_term(struct lwp_runtime *rt);
 void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on);
 void lwp__protect_range(char *lo, size_t size, int on);
+void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p);
 size_t lwp__stack_used(struct lwp_pcb *p);
 
 /* ---- lwp_init.c ---- */

@@ -109,7 +109,7 @@ static void on_segv(int sig, siginfo_t *si, void *uctx)
         /* The LWP cannot continue on a full stack: end it here and let the
          * others run. SA_NODEFER keeps SIGSEGV unblocked, so leaving the
          * handler by a context switch is safe. */
-        lwp__exit_current(rt);
+        lwp__exit_current(rt, LWP_EXIT_DESTROYED);
     }
     if (rt)
         chain(sig, si, uctx);

@@ -88,6 +88,8 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     timerclear(&p->last_ready);
     p->nrocks = 0;
     p->pre_level = 1; /* not preemptible until PRE_PreemptMe */
+    /* A free PCB has no joiners or contexts, is not joining, and its
+     * xflags and error are 0 (lwp__end and lwp__pcb_release see to it). */
     p->nodes = p->inline_nodes;
     p->nodecap = LWP_INLINE_NODES;
     p->name = p->name_buf;
@@ -105,11 +107,14 @@ void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p)
     p->name = p->name_buf;
     p->nodes = p->inline_nodes;
     p->nrocks = 0;
+    p->error = 0;
+    p->xflags = 0;
     p->state = LWP_ST_FREE;
     push_free(rt, p);
 }
 
-struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid)
+/* The PCB slot pid points at, whatever its state, or NULL. */
+static struct lwp_pcb *slot_of(struct lwp_runtime *rt, PROCESS pid)
 {
     size_t lo = 0, hi = rt->nslabs;
     uintptr_t a = (uintptr_t)pid;
@@ -122,20 +127,34 @@ struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid)
         } else if (a >= base + LWP_PCB_PER_SLAB * sizeof(struct lwp_pcb)) {
             lo = mid + 1;
         } else {
-            if ((a - base) % sizeof(struct lwp_pcb) != 0)
-                return NULL;
-            if (pid->state != LWP_ST_READY && pid->state != LWP_ST_WAITING)
-                return NULL;
-            return pid;
+            return (a - base) % sizeof(struct lwp_pcb) == 0 ? pid : NULL;
         }
     }
     return NULL;
 }
 
+struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid)
+{
+    struct lwp_pcb *p = slot_of(rt, pid);
+
+    return p && p->state >= LWP_ST_READY && p->state <= LWP_ST_SUSPENDED
+               ? p
+               : NULL;
+}
+
+struct lwp_pcb *lwp__pcb_lookup_any(struct lwp_runtime *rt, PROCESS pid)
+{
+    struct lwp_pcb *p = lwp__pcb_lookup(rt, pid);
+
+    if (!p && (p = slot_of(rt, pid)) != NULL && p->state != LWP_ST_ZOMBIE)
+        p = NULL;
+    return p;
+}
+
 int lwp__handle(PROCESS pid, struct lwp_pcb **out)
 {
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     *out = lwp__pcb_lookup(lwp__rt, pid);
     return *out ? LWP_SUCCESS : LWP_EBADPID;
 }
@@ -164,12 +183,16 @@ int lwp__pcb_set_name(struct lwp_pcb *p, const char *name)
 
 void lwp__pcbs_term(struct lwp_runtime *rt)
 {
-    LWP_FOR_EACH_LIVE(rt, p, {
-        if (p->name != p->name_buf)
-            free(p->name);
-        if (p->nodes != p->inline_nodes)
-            free(p->nodes);
-    });
+    for (size_t s = 0; s < rt->nslabs; s++)
+        for (size_t i = 0; i < LWP_PCB_PER_SLAB; i++) {
+            struct lwp_pcb *p = &rt->slabs[s][i];
+            if (p->state == LWP_ST_FREE || p->state == LWP_ST_DEAD)
+                continue;
+            if (p->name != p->name_buf)
+                free(p->name);
+            if (p->nodes != p->inline_nodes)
+                free(p->nodes);
+        }
     for (size_t i = 0; i < rt->nslabs; i++)
         free(rt->slabs[i]);
     free(rt->slabs);
@@ -185,15 +208,15 @@ int LWP_NewRock(int Tag, char *Value)
     struct lwp_pcb *cur;
 
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     cur = lwp__rt->current;
     for (int i = 0; i < cur->nrocks; i++)
-        if (cur->rocks[i].tag == Tag)
+        if (cur->rock_tags[i] == Tag)
             return LWP_EBADROCK;
     if (cur->nrocks == LWP_MAXROCKS)
         return LWP_ENOROCKS;
-    cur->rocks[cur->nrocks].tag = Tag;
-    cur->rocks[cur->nrocks].value = Value;
+    cur->rock_tags[cur->nrocks] = Tag;
+    cur->rock_values[cur->nrocks] = Value;
     cur->nrocks++;
     return LWP_SUCCESS;
 }
@@ -203,13 +226,13 @@ int LWP_GetRock(int Tag, char **Value)
     struct lwp_pcb *cur;
 
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (!Value)
         return LWP_EBADARG;
     cur = lwp__rt->current;
     for (int i = 0; i < cur->nrocks; i++)
-        if (cur->rocks[i].tag == Tag) {
-            *Value = cur->rocks[i].value;
+        if (cur->rock_tags[i] == Tag) {
+            *Value = cur->rock_values[i];
             return LWP_SUCCESS;
         }
     return LWP_EBADROCK;
@@ -221,6 +244,10 @@ static const char *state_name(const struct lwp_pcb *p)
 {
     if (p->state == LWP_ST_READY)
         return "READY";
+    if (p->state == LWP_ST_SUSPENDED)
+        return "SUSPENDED";
+    if (p->xflags & LWP_XF_SUSP)
+        return p->qwaiting ? "WAITING (QWait), SUSPENDED" : "WAITING, SUSPENDED";
     return p->qwaiting ? "WAITING (QWait)" : "WAITING";
 }
 
@@ -233,11 +260,14 @@ void lwp__dump_one(struct lwp_pcb *p, FILE *fp)
     fprintf(fp, "\tindex: %d, priority: %d, status: %s\n", p->index,
             p->priority, state_name(p));
     if (p->state == LWP_ST_WAITING && p->eventcnt) {
-        fprintf(fp, "\tevents outstanding: %d of", p->waitcnt);
+        fprintf(fp, "\tevents outstanding: %d of", lwp__events_needed(p));
         for (int i = 0; i < p->eventcnt; i++)
             fprintf(fp, " %p", p->nodes[i].addr);
         fprintf(fp, "\n");
     }
+    if (p->joining)
+        fprintf(fp, "\twaits for the exit of \"%s\"\n",
+                p->joining->target->name);
     if (p->wakevent)
         fprintf(fp, "\tlast wakeup event: %d\n", p->wakevent);
     if (p->stack_lo) {
@@ -262,7 +292,7 @@ void LWP_Print_Processes(void)
         return;
     }
     LWP_FOR_EACH_LIVE(rt, p, {
-        if (p->state == LWP_ST_READY)
+        if (p->state != LWP_ST_WAITING)
             fprintf(fp, "[Priority %d]\n", p->priority);
         else
             fprintf(fp, "[Blocked]\n");

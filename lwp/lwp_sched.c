@@ -130,11 +130,22 @@ lwp__deadlock(struct lwp_runtime *rt)
     LWP_FOR_EACH_LIVE(rt, p, {
         printf("***LWP: \"%s\" (index %d, priority %d) ", p->name, p->index,
                p->priority);
+        if (p->state == LWP_ST_SUSPENDED) {
+            printf("is suspended\n");
+            continue;
+        }
+        if (p->xflags & LWP_XF_SUSP)
+            printf("is suspended and ");
+        if (p->joining) {
+            printf("waits for the exit of \"%s\"\n",
+                   p->joining->target->name);
+            continue;
+        }
         if (p->qwaiting) {
             printf("waits in LWP_QWait\n");
             continue;
         }
-        printf("waits for %d of events", p->waitcnt);
+        printf("waits for %d of events", lwp__events_needed(p));
         for (int i = 0; i < p->eventcnt; i++)
             if (p->nodes[i].addr)
                 printf(" %p", p->nodes[i].addr);
@@ -165,7 +176,12 @@ void lwp__after_switch_hook(void)
     if (z) {
         rt->zombie = NULL;
         lwp__stack_put(rt, z);
-        lwp__pcb_release(rt, z);
+        lwp__bury(rt, z, rt->zombie_kept);
+    }
+    z = rt->recycled;
+    if (z) {
+        rt->recycled = NULL;
+        lwp__restart(rt, z);
     }
     if (rt->protect && rt->last_from && rt->last_from->state != LWP_ST_FREE)
         lwp__protect(rt, rt->last_from, 1);
@@ -176,14 +192,22 @@ void lwp__after_switch_hook(void)
 int __attribute__((noinline, cold))
 lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
+    struct lwp_pcb *next;
+
     if (cur->state != LWP_ST_DEAD && *cur->canary != 0)
         lwp__canary_damaged(rt, cur);
     if (!rt->runmask)
         lwp__deadlock(rt);
     Cont_Sws++;
+    next = lwp__next_runnable(rt);
     if (lwp__slow_dispatch_wanted())
-        lwp__dispatch_slow(rt, cur, lwp__next_runnable(rt));
-    return lwp__run_next(rt, cur, ret, 1);
+        lwp__dispatch_slow(rt, cur, next);
+    if (next == cur)
+        return ret;
+    /* One byte in each PCB's first line, which the switch reads anyway. */
+    if ((cur->xflags | next->xflags) & LWP_XF_CTX)
+        return lwp__ctx_switch(rt, cur, next, ret);
+    return lwp__switch_to(rt, cur, next, ret, 1);
 }
 
 int lwp__yield_ret(struct lwp_runtime *rt, int ret)
@@ -201,7 +225,7 @@ int LWP_DispatchProcess(void)
     struct lwp_runtime *rt = lwp__rt;
 
     if (lwp_unlikely(!rt))
-        return LWP_EINIT;
+        return lwp__no_rt();
     return lwp__yield_inline(rt, LWP_SUCCESS);
 }
 
@@ -221,7 +245,7 @@ void lwp__start(void *arg)
         self->ep(self->parm);
     else
         self->afs_ep(self->parm); /* its result is dropped, as OpenAFS did */
-    lwp__exit_current(lwp__rt);
+    lwp__exit_current(lwp__rt, 0);
 }
 
 static size_t round_stack(size_t want, size_t page)
@@ -234,7 +258,7 @@ static size_t round_stack(size_t want, size_t page)
 static int create_checks(int has_ep, int stacksize, int priority)
 {
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (!has_ep || stacksize < 0)
         return LWP_EBADARG;
     if (priority < 0 || priority > LWP_MAX_PRIORITY)
@@ -244,10 +268,12 @@ static int create_checks(int has_ep, int stacksize, int priority)
     return LWP_SUCCESS;
 }
 
-/* Inlined into both entry points: creation is a hot path. */
+/* Inlined into every entry point: creation is a hot path, and the
+ * attribute flags are constants for the plain ones. */
 static inline __attribute__((always_inline)) int
 create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
-       int priority, void *parm, const char *name, PROCESS *pid)
+       int priority, void *parm, const char *name, PROCESS *pid,
+       unsigned int flags, const int *group)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
@@ -267,7 +293,16 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
     p->afs_ep = afs_ep;
     p->parm = parm;
     p->index = lwp_nextindex++;
+    p->group = group ? *group : rt->current->group;
+    if (flags & LWP_CREATE_JOINABLE)
+        p->xflags = LWP_XF_JOINABLE;
     lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
+    if (flags & LWP_CREATE_DORMANT) {
+        p->xflags |= LWP_XF_SUSP;
+        p->state = LWP_ST_SUSPENDED;
+        *pid = p;
+        return LWP_SUCCESS;
+    }
     lwp__make_runnable(rt, p);
     (void)lwp__yield_inline(rt, 0);
     /* After the new LWP has run, as Coda does. */
@@ -282,16 +317,48 @@ fail:
 int LWP_CreateProcess(void (*ep)(void *), int stacksize, int priority,
                       void *parm, const char *name, PROCESS *pid)
 {
-    return create(ep, NULL, stacksize, priority, parm, name, pid);
+    return create(ep, NULL, stacksize, priority, parm, name, pid, 0, NULL);
 }
 
 int lwp__create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
                 int priority, void *parm, const char *name, PROCESS *pid)
 {
-    return create(ep, afs_ep, stacksize, priority, parm, name, pid);
+    return create(ep, afs_ep, stacksize, priority, parm, name, pid, 0, NULL);
+}
+
+int lwp__create_attr(void (*ep)(void *), int stacksize, int priority,
+                     void *parm, const char *name, unsigned int flags,
+                     int group, PROCESS *pid)
+{
+    return create(ep, NULL, stacksize, priority, parm, name, pid, flags,
+                  flags & LWP_CREATE_SHARE_GROUP ? &group : NULL);
+}
+
+/* The entry point of a recycled LWP starts on a cleared stack. */
+void lwp__restart(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    lwp__stack_clear(rt, p);
+    lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
+    if (rt->protect)
+        lwp__protect(rt, p, 1);
 }
 
 /* ---- Death ---- */
+
+/* p leaves the joiner list of the LWP whose exit it waits for. */
+static void leave_joiners(struct lwp_pcb *p)
+{
+    struct lwp_pcb *t = p->joining->target;
+    struct lwp_joiner **pp = &t->joiners;
+
+    while (*pp != p->joining)
+        pp = &(*pp)->next;
+    *pp = p->joining->next;
+    if (!t->joiners)
+        t->xflags &= (uint8_t)~LWP_XF_JOINERS;
+    p->joining = NULL;
+    p->xflags &= (uint8_t)~LWP_XF_JOINING;
+}
 
 /* Take p out of every queue and event list; it must not be running. */
 void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p)
@@ -300,37 +367,96 @@ void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p)
         rt->on_destroy(p);
     if (p->state == LWP_ST_READY)
         lwp__runq_remove(rt, p);
-    else
+    else if (p->state == LWP_ST_WAITING)
         lwp__unlink_nodes(rt, p, NULL);
-    p->state = LWP_ST_DEAD;
+    if (lwp_unlikely(p->xflags & LWP_XF_JOINING))
+        leave_joiners(p);
 }
 
-void lwp__exit_current(struct lwp_runtime *rt)
+/* Every LWP in LWP_WaitExit on p gets `status`, in the order they began
+ * to wait. */
+static void wake_joiners(struct lwp_pcb *p, int status)
+{
+    struct lwp_joiner *j = p->joiners, *next;
+
+    p->joiners = NULL;
+    p->xflags &= (uint8_t)~LWP_XF_JOINERS;
+    for (; j; j = next) {
+        next = j->next; /* j may be reused once its waiter runs */
+        j->target = NULL;
+        j->status = status;
+        j->waiter->joining = NULL;
+        j->waiter->xflags &= (uint8_t)~LWP_XF_JOINING;
+        (void)LWP_NoYieldSignal(j);
+    }
+}
+
+int lwp__end(struct lwp_runtime *rt, struct lwp_pcb *p, int status)
+{
+    unsigned int xf;
+
+    lwp__detach(rt, p);
+    if (lwp_unlikely(p->xflags & LWP_XF_CTX))
+        lwp__ctx_drop_all(rt, p);
+    xf = p->xflags;
+    p->state = LWP_ST_DEAD; /* xflags are cleared with the PCB */
+    if (lwp_likely(!(xf & (LWP_XF_JOINABLE | LWP_XF_JOINERS))))
+        return 0;
+    p->exit_status = status;
+    if (xf & LWP_XF_JOINERS) {
+        wake_joiners(p, status);
+        return 0; /* collected by its waiters */
+    }
+    return 1;
+}
+
+void lwp__bury(struct lwp_runtime *rt, struct lwp_pcb *p, int keep)
+{
+    if (keep)
+        p->state = LWP_ST_ZOMBIE;
+    else
+        lwp__pcb_release(rt, p);
+}
+
+void lwp__exit_current(struct lwp_runtime *rt, int status)
 {
     struct lwp_pcb *self = rt->current;
 
     LWP_DEBUG("LWP \"%s\" exits", self->name);
-    lwp__detach(rt, self);
     /* The next LWP frees our stack once we are off it. */
+    rt->zombie_kept = lwp__end(rt, self, status);
     rt->zombie = self;
     lwp__want_after_switch();
     (void)lwp__schedule(rt, self, 0);
     lwp__fatal("LWP_DestroyProcess", "a dead LWP was resumed");
 }
 
+void LWP_ExitProcess(int status)
+{
+    if (lwp__rt)
+        lwp__exit_current(lwp__rt, status);
+}
+
 int LWP_DestroyProcess(PROCESS pid)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
-    int rc = lwp__handle(pid, &p);
+    int keep;
 
-    if (rc != LWP_SUCCESS)
-        return rc;
+    if (!rt)
+        return lwp__no_rt();
+    p = lwp__pcb_lookup_any(rt, pid);
+    if (!p)
+        return LWP_EBADPID;
     LWP_DEBUG("LWP_DestroyProcess \"%s\"", p->name);
+    if (p->state == LWP_ST_ZOMBIE) {
+        lwp__pcb_release(rt, p);
+        return LWP_SUCCESS;
+    }
     if (p == rt->current)
-        lwp__exit_current(rt);
-    lwp__detach(rt, p);
+        lwp__exit_current(rt, LWP_EXIT_DESTROYED);
+    keep = lwp__end(rt, p, LWP_EXIT_DESTROYED);
     lwp__stack_put(rt, p);
-    lwp__pcb_release(rt, p);
+    lwp__bury(rt, p, keep);
     return LWP_SUCCESS;
 }

@@ -59,7 +59,8 @@ lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
 {
 #ifdef LWP_ASAN
     void *fake = NULL;
-    int dying = from->state == LWP_ST_DEAD;
+    /* A stack nobody will resume: its fake frames can go. */
+    int dying = from->state == LWP_ST_DEAD || from == rt->recycled;
 #endif
 #ifdef LWP_SWITCH_UCONTEXT
     from->topstack = __builtin_frame_address(0); /* asm: it is ctx.sp */
@@ -110,14 +111,15 @@ lwp__run_next(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret,
 /* Pick the highest-priority runnable LWP and run it; returns `ret` once
  * `cur` runs again. The caller has already put `cur` where it belongs
  * (rotated, blocked or dead). Every rare case (damaged canary, deadlock,
- * protected stacks, tracing) is handed whole to lwp__schedule_slow: the
+ * protected stacks, tracing, special contexts in use by any LWP) is
+ * handed whole to lwp__schedule_slow: the
  * inlined path then calls nothing but the switch, so its callers keep no
  * registers to save and restore around it. */
 static inline __attribute__((always_inline)) int
 lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
     if (lwp_unlikely((cur->state != LWP_ST_DEAD && *cur->canary != 0) |
-                     !rt->runmask | rt->protect |
+                     !rt->runmask | rt->slow |
                      lwp__slow_dispatch_wanted()))
         return lwp__schedule_slow(rt, cur, ret);
     Cont_Sws++;

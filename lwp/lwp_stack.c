@@ -204,6 +204,23 @@ static void clean(char *lo, size_t size, uint32_t dirty)
         memset(lo + size - dirty, 0, dirty);
 }
 
+/* Zero the stack of an LWP being recycled, as a new stack would be: the
+ * dirtied part of a counted stack; otherwise all of it, by dropping its
+ * pages (an untouched page then costs nothing). Leaves it unprotected. */
+void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p)
+{
+    char *lo = p->stack_lo;
+    size_t size = p->stack_size;
+
+    if (rt->protect)
+        lwp__protect_range(lo, size, 0);
+    unpoison(rt, lo, size);
+    if (p->counted)
+        clean(lo, size, dirty_depth(lo, size));
+    else if (madvise(lo, size, MADV_DONTNEED) != 0)
+        memset(lo, 0, size);
+}
+
 /* A stack's pool link, in its top bytes. */
 static struct lwp_pooled *pool_hdr(char *lo, size_t size)
 {
@@ -379,6 +396,7 @@ void LWP_ProtectStacks(void)
     if (!rt || rt->protect)
         return;
     rt->protect = 1;
+    lwp__update_slow(rt);
     lwp__want_after_switch();
     LWP_FOR_EACH_LIVE(rt, p, {
         if (p != rt->current)
@@ -393,5 +411,6 @@ void LWP_UnProtectStacks(void)
     if (!rt || !rt->protect)
         return;
     rt->protect = 0;
+    lwp__update_slow(rt);
     LWP_FOR_EACH_LIVE(rt, p, { lwp__protect(rt, p, 0); });
 }

@@ -34,6 +34,7 @@
 #include <lwp/lwp.h>
 #include <lwp/preempt.h>
 
+#include "lwp/arch/fpenv.h"
 #include "lwp/lwp_internal.h"
 
 #ifndef sigev_notify_thread_id
@@ -121,6 +122,24 @@ static int may_cut(const struct lwp_runtime *rt, const void *uc)
            in_exe(pc) && !in_library(pc);
 }
 
+/* Switch with the interrupted FP environment in place, not the default
+ * one the kernel gives handlers: other LWPs and the special contexts see
+ * the environment as the program left it. What the switches leave when
+ * this LWP resumes is what its handler's return restores. */
+static void dispatch_in_frame(void *uc)
+{
+    struct lwp_fpenv env;
+    int framed = lwp__fpenv_from_frame(uc, &env) == 0;
+
+    if (framed)
+        lwp__fpenv_load(&env);
+    LWP_DispatchProcess();
+    if (framed) {
+        lwp__fpenv_save(&env);
+        lwp__fpenv_to_frame(uc, &env);
+    }
+}
+
 static void on_tick(int signo, siginfo_t *si, void *uc)
 {
     struct lwp_runtime *rt = lwp__rt;
@@ -137,7 +156,7 @@ static void on_tick(int signo, siginfo_t *si, void *uc)
     pre.taken++;
     if (rt->on_preempt)
         rt->on_preempt();
-    LWP_DispatchProcess();
+    dispatch_in_frame(uc);
     errno = saved_errno;
 }
 
@@ -210,7 +229,7 @@ int PRE_InitPreempt(struct timeval *slice)
     struct timeval dflt = {PRE_DEFAULT_SLICE_SEC, 0};
 
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     if (!slice)
         slice = &dflt;
     if (!valid_slice(slice))
@@ -231,7 +250,7 @@ int PRE_InitPreempt(struct timeval *slice)
 int PRE_EndPreempt(void)
 {
     if (!lwp__rt)
-        return LWP_EINIT;
+        return lwp__no_rt();
     stop();
     return LWP_SUCCESS;
 }

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fenv.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 
 #include <lwp/iomgr.h>
 #include <lwp/lock.h>
+#include <lwp/context.h>
 #include <lwp/lwp.h>
 #include <lwp/preempt.h>
 
@@ -168,6 +170,85 @@ Test(preempt_stress, registers_fp_and_errno_survive, .timeout = 60)
         cr_assert_eq(fp_errno[i], 1000 + i, "LWP %d's errno", i);
     }
     cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
+/* ---- The FP environment a cut leaves ----
+ * The kernel runs a signal handler with the default FP environment. An
+ * LWP resumed by a switch made in the preemption handler must still see
+ * the program's environment, and one with lwp_fpset its own. */
+
+static volatile int env_stop;
+static volatile unsigned long env_checks, env_bad_shared, env_bad_own;
+static char env_done;
+static int env_left;
+
+static void env_finish(void)
+{
+    if (--env_left == 0)
+        LWP_NoYieldSignal(&env_done);
+}
+
+/* Preemptible spinner; with its own environment when arg is non-NULL. */
+static void env_hog(void *arg)
+{
+    if (arg) {
+        cr_assert_eq(lwp_fpset(LWP_ThisProcess()), 0);
+        fesetround(FE_DOWNWARD);
+    }
+    PRE_PreemptMe();
+    while (!env_stop)
+        if (arg && fegetround() != FE_DOWNWARD)
+            env_bad_own++;
+    env_finish();
+}
+
+/* Not preemptible: yields, and checks the shared mode each time it runs. */
+static void env_yielder(void *arg)
+{
+    double until = iot_now() + 0.3;
+
+    (void)arg;
+    while (iot_now() < until) {
+        env_checks++;
+        if (fegetround() != FE_UPWARD)
+            env_bad_shared++;
+        LWP_DispatchProcess();
+    }
+    env_stop = 1;
+    env_finish();
+}
+
+static void run_env_pair(void *hog_arg)
+{
+    PROCESS me;
+
+    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_MAX_PRIORITY, &me), LWP_SUCCESS);
+    fesetround(FE_UPWARD);
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    env_left = 2;
+    cr_assert_eq(LWP_CreateProcess(env_hog, 0, LWP_NORMAL_PRIORITY, hog_arg,
+                                   "hog", NULL), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(env_yielder, 0, LWP_NORMAL_PRIORITY, NULL,
+                                   "yielder", NULL), LWP_SUCCESS);
+    cr_assert_eq(LWP_WaitProcess(&env_done), LWP_SUCCESS);
+    cr_assert_gt(PRE_Preemptions(), 4, "the hog was cut");
+    cr_assert_gt(env_checks, 4);
+    cr_assert_eq(env_bad_shared, 0, "the shared mode was lost %lu times",
+                 env_bad_shared);
+    cr_assert_eq(env_bad_own, 0, "the hog's own mode was lost");
+    cr_assert_eq(fegetround(), FE_UPWARD, "main's mode");
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+    fesetround(FE_TONEAREST);
+}
+
+Test(preempt_stress, shared_rounding_mode_survives_cuts, .timeout = 30)
+{
+    run_env_pair(NULL);
+}
+
+Test(preempt_stress, own_rounding_mode_survives_cuts, .timeout = 30)
+{
+    run_env_pair("own");
 }
 
 /* ---- A CPU hog does not starve IOMGR ---- */

@@ -19,7 +19,10 @@
  * unless its comment says so.
  *
  * Errors. Functions returning int return LWP_SUCCESS (0) or a negative
- * LWP_E* code and then have changed nothing. Misuse that cannot be reported
+ * LWP_E* code and then have changed nothing. Calls that would change or
+ * run the scheduler answer LWP_EINSWITCH when made from a special
+ * context's save or restore routine (<lwp/context.h>), where
+ * LWP_ThisProcess() and LWP_Name() return NULL. Misuse that cannot be reported
  * (a corrupted queue, an overflowed stack with LWP_SOABORT) stops the
  * program with a message naming the LWP and the call.
  *
@@ -76,6 +79,16 @@ extern "C" {
 #define LWP_EBADROCK -16  /* rock already exists (New) or is missing (Get) */
 /* Extensions (numbers below -16). */
 #define LWP_EBADARG -17 /* a required pointer is NULL or a size is negative */
+#define LWP_EINSWITCH -18 /* called from a special context's save/restore */
+#define LWP_ESUSPENDED -19    /* LWP_SuspendProcess: already suspended */
+#define LWP_ENOTSUSPENDED -20 /* LWP_ResumeProcess: not suspended */
+#define LWP_EWAITSELF -21     /* LWP_WaitExit on the calling LWP */
+#define LWP_EMAINPROC -22     /* not possible for the main LWP */
+#define LWP_EBADFLAGS -23     /* unknown bits in lwp_attr.flags */
+
+/* Exit status (LWP_WaitExit) of an LWP ended by LWP_DestroyProcess, or by
+ * a stack overflow that lwp_overflowAction lets the others survive. */
+#define LWP_EXIT_DESTROYED (-2147483647 - 1)
 
 /* Priorities: 0 (lowest) .. LWP_MAX_PRIORITY. */
 #define LWP_MAX_PRIORITY 4
@@ -156,9 +169,92 @@ LWP_EXPORT int LWP_CreateProcess(void (*ep)(void *), int stacksize,
 
 /* Destroy `pid`. Destroying oneself never returns. Destroying another LWP
  * frees it at once, cancels its IOMGR_Select, and does not yield (Coda).
+ * Its exit status is LWP_EXIT_DESTROYED (a joinable LWP nobody waits for
+ * stays a zombie); destroying a zombie frees it and drops its status.
  * May yield (only when pid is the caller).
- * Returns LWP_SUCCESS, LWP_EINIT or LWP_EBADPID. */
+ * Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID or LWP_EINSWITCH. */
 LWP_EXPORT int LWP_DestroyProcess(PROCESS pid);
+
+/* ---- Thread control (extensions, after Codezero's l4_thread_control) ----
+ *
+ * An LWP may be suspended: it is not run until LWP_ResumeProcess, but it
+ * keeps waiting for whatever it waited for, and a signal, QSignal or I/O
+ * readiness that arrives meanwhile is kept (it runs once resumed).
+ * Suspension does not nest. Every LWP has a group number, an integer
+ * the library only stores: the main LWP's is 0 and a new LWP takes its
+ * creator's unless LWP_CREATE_SHARE_GROUP names one.
+ *
+ * Exit status: LWP_ExitProcess(status), 0 when the entry point returns,
+ * LWP_EXIT_DESTROYED when destroyed. Every LWP blocked in LWP_WaitExit on
+ * it gets the status when it ends, and it is then freed. An LWP created
+ * LWP_CREATE_JOINABLE that ends with nobody waiting stays a zombie (its
+ * stack freed, its PCB and status kept) until one LWP_WaitExit collects
+ * the status or LWP_DestroyProcess discards it; other calls answer
+ * LWP_EBADPID for a zombie. Any other LWP is freed as soon as it ends, so
+ * its handle goes stale (LWP_EBADPID) and may later be reused. */
+
+struct lwp_attr {
+    int stacksize;    /* bytes, as LWP_CreateProcess */
+    int priority;     /* 0..LWP_MAX_PRIORITY */
+    const char *name; /* copied; NULL means "" */
+    unsigned int flags; /* LWP_CREATE_* */
+    int group;        /* with LWP_CREATE_SHARE_GROUP */
+};
+#define LWP_CREATE_DORMANT 0x1     /* created suspended: runs once resumed */
+#define LWP_CREATE_JOINABLE 0x2    /* kept as a zombie until collected */
+#define LWP_CREATE_SHARE_GROUP 0x4 /* group = attr->group, else creator's */
+/* Defaults: smallest stack, LWP_NORMAL_PRIORITY, no name, no flags. */
+#define LWP_ATTR_INIT {0, LWP_NORMAL_PRIORITY, NULL, 0, 0}
+
+/* LWP_CreateProcess with attributes (attr NULL = LWP_ATTR_INIT). Without
+ * LWP_CREATE_DORMANT it behaves exactly as LWP_CreateProcess (the caller
+ * yields; *pid is written when it resumes). A dormant LWP is written to
+ * *pid at once and the caller does not yield. May yield.
+ * Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADARG (ep NULL, stacksize < 0,
+ * or LWP_CREATE_DORMANT with pid NULL), LWP_EBADFLAGS, LWP_EBADPRI,
+ * LWP_ENOMEM or LWP_EINSWITCH. */
+LWP_EXPORT int LWP_CreateProcessAttr(const struct lwp_attr *attr,
+                                     void (*ep)(void *), void *parm,
+                                     PROCESS *pid);
+
+/* Suspend `pid`. Suspending another LWP does not yield; suspending oneself
+ * yields at once and returns LWP_SUCCESS after LWP_ResumeProcess. May
+ * yield. Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID, LWP_ESUSPENDED or
+ * LWP_EINSWITCH. */
+LWP_EXPORT int LWP_SuspendProcess(PROCESS pid);
+
+/* Let a suspended (or dormant) LWP run again: if it is runnable it joins
+ * the tail of its run queue; if it still waits, it just keeps waiting.
+ * Never yields. Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID,
+ * LWP_ENOTSUSPENDED or LWP_EINSWITCH. */
+LWP_EXPORT int LWP_ResumeProcess(PROCESS pid);
+
+/* Restart `pid` from scratch with ep(parm): its stack is cleared, its
+ * rocks, special contexts, pending waits (an IOMGR_Select is cancelled),
+ * pending QSignals, preemptibility and LWP error are dropped; it keeps its
+ * PROCESS handle, index, name, priority, group and flags, and is left
+ * dormant (LWP_ResumeProcess starts it). LWPs in LWP_WaitExit on it keep
+ * waiting. Recycling oneself does not return. Never yields unless pid is
+ * the caller. Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID, LWP_EBADARG
+ * (ep NULL), LWP_EMAINPROC or LWP_EINSWITCH. */
+LWP_EXPORT int LWP_RecycleProcess(PROCESS pid, void (*ep)(void *),
+                                  void *parm);
+
+/* End the calling LWP with `status` (see above); does not return. From the
+ * main LWP it behaves as LWP_DestroyProcess on the main LWP. Calls from a
+ * special context's save/restore routine, or before LWP_Init, return. */
+LWP_EXPORT void LWP_ExitProcess(int status);
+
+/* Block until `pid` ends, then *status = its exit status (status may be
+ * NULL). A zombie answers at once and is freed. Several LWPs may wait on
+ * one LWP; all get its status, in the order they started waiting. May
+ * yield. Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID (stale, freed or
+ * NULL), LWP_EWAITSELF or LWP_EINSWITCH. */
+LWP_EXPORT int LWP_WaitExit(PROCESS pid, int *status);
+
+/* *group = the group of `pid` (live or zombie). Never yields. Returns
+ * LWP_SUCCESS, LWP_EINIT, LWP_EBADPID, LWP_EBADARG or LWP_EINSWITCH. */
+LWP_EXPORT int LWP_GetGroup(PROCESS pid, int *group);
 
 /* ---- Scheduling ---- */
 

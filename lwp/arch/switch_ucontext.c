@@ -3,10 +3,17 @@
  * Portable context switch on makecontext/swapcontext. Slower than the
  * assembly (swapcontext makes a sigprocmask system call), kept for
  * architectures without an assembly file and tested in CI.
+ *
+ * glibc's swapcontext also saves and restores the floating-point
+ * environment, which the LWPs are meant to share (as with the assembly
+ * switch) unless they ask for their own (lwp_fpset, handled above this
+ * layer). So the environment in force is written into the context being
+ * resumed first: it follows the thread, not the context.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fpenv.h"
 #include "switch.h"
 
 /* makecontext passes int arguments only, so the pointers travel split in
@@ -39,5 +46,9 @@ void lwp__arch_make(struct lwp_arch_ctx *ctx, void *stack_lo, size_t size,
 
 void lwp__arch_swap(struct lwp_arch_ctx *from, struct lwp_arch_ctx *to)
 {
+    struct lwp_fpenv env;
+
+    lwp__fpenv_save(&env);
+    lwp__fpenv_to_frame(&to->uc, &env);
     swapcontext(&from->uc, &to->uc);
 }

@@ -25,6 +25,7 @@
 
 #include <lwp/lwp.h>
 
+#include "bench_lwp_ctx.h"
 #include "bench_lwp_preempt.h"
 #include "bench_peers.h"
 #include "bench_util.h"
@@ -514,6 +515,7 @@ int main(int argc, char **argv)
     creates();
     blocked();
     memory();
+    bench_ctx(opt_runs, opt_div);
     bench_preempt(opt_runs < 5 ? opt_runs : 5, opt_div);
     bench_print("bench_total_s", (bench_now_ns() - t0) / 1e9, "s");
     return 0;
