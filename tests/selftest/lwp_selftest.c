@@ -17,6 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <errno.h>
+
+#include <lwp/context.h>
 #include <lwp/lwp.h>
 
 #include "support/regcheck.h"
@@ -224,20 +227,76 @@ static void check_overflow(void)
           "guard page: overflow reported, LWP destroyed, program goes on");
 }
 
-#ifndef LWP_SWITCH_UCONTEXT
 static void round_up(void *arg)
 {
+    (void)arg;
     fesetround(FE_UPWARD);
 }
-#endif
 
 static void check_fp_shared(void)
 {
-#ifndef LWP_SWITCH_UCONTEXT
     LWP_CreateProcess(round_up, 0, LWP_MAX_PRIORITY, NULL, "fp", NULL);
     check(fegetround() == FE_UPWARD, "LWPs share the floating-point mode");
     fesetround(FE_TONEAREST);
-#endif
+}
+
+/* Two LWPs with their own FP environment (lwp_fpset) and errno
+ * (lwp_libcset) take turns; each must keep its own, and main the shared
+ * ones. Exercises the architecture's FP control registers. */
+static int own_bad;
+
+static void own_env(void *arg)
+{
+    int mode = (int)(intptr_t)arg;
+
+    if (lwp_fpset(LWP_ThisProcess()) != 0 ||
+        lwp_libcset(LWP_ThisProcess()) != 0)
+        own_bad++;
+    fesetround(mode);
+    errno = mode + 1;
+    for (int i = 0; i < 100; i++) {
+        LWP_DispatchProcess();
+        if (fegetround() != mode || errno != mode + 1)
+            own_bad++;
+    }
+}
+
+static void check_fp_own(void)
+{
+    PROCESS a, b;
+    struct lwp_attr attr = LWP_ATTR_INIT;
+
+    attr.priority = LWP_MAX_PRIORITY;
+    attr.flags = LWP_CREATE_DORMANT | LWP_CREATE_JOINABLE;
+    fesetround(FE_TOWARDZERO);
+    errno = 7;
+    LWP_CreateProcessAttr(&attr, own_env, (void *)(intptr_t)FE_UPWARD, &a);
+    LWP_CreateProcessAttr(&attr, own_env, (void *)(intptr_t)FE_DOWNWARD, &b);
+    LWP_ResumeProcess(a);
+    LWP_ResumeProcess(b);
+    LWP_DispatchProcess(); /* both above main: they run to the end */
+    check(own_bad == 0 && fegetround() == FE_TOWARDZERO && errno == 7,
+          "lwp_fpset / lwp_libcset: own rounding mode and errno");
+    fesetround(FE_TONEAREST);
+}
+
+static void exiting(void *arg)
+{
+    LWP_ExitProcess((int)(intptr_t)arg);
+}
+
+static void check_wait_exit(void)
+{
+    struct lwp_attr attr = LWP_ATTR_INIT;
+    PROCESS p;
+    int status = 0;
+
+    attr.flags = LWP_CREATE_JOINABLE;
+    attr.priority = LWP_MAX_PRIORITY;
+    LWP_CreateProcessAttr(&attr, exiting, (void *)(intptr_t)42, &p);
+    check(LWP_WaitExit(p, &status) == LWP_SUCCESS && status == 42 &&
+              LWP_WaitExit(p, &status) == LWP_EBADPID,
+          "joinable LWP: zombie until LWP_WaitExit collects its status");
 }
 
 static void quick(void *arg)
@@ -268,6 +327,8 @@ int main(void)
     check_stack_used();
     check_overflow();
     check_fp_shared();
+    check_fp_own();
+    check_wait_exit();
     check_many();
     check(LWP_TerminateProcessSupport() == LWP_SUCCESS, "terminate");
     printf("lwp_selftest: %d passed, %d failed\n", passed, failed);
