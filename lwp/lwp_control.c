@@ -109,16 +109,8 @@ static void forget_run(struct lwp_runtime *rt, struct lwp_pcb *p,
 {
     lwp__detach(rt, p);
     lwp__ctx_drop_all(rt, p);
-    p->eventcnt = 0;
-    p->qwaiting = 0;
-    p->nrocks = 0;
-    p->qpending = 0;
-    p->waitcnt = 0;
-    p->wakevent = 0;
+    lwp__pcb_new_run(p);
     p->error = 0;
-    p->pre_level = 1;
-    p->io_req = NULL;
-    timerclear(&p->last_ready);
     p->ep = ep;
     p->afs_ep = NULL;
     p->parm = parm;

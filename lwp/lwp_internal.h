@@ -354,6 +354,24 @@ void lwp__unlink_nodes(struct lwp_runtime *rt, struct lwp_pcb *p,
                        const void *skip);
 
 /* ---- lwp_pcb.c ---- */
+/* The per-run state of a PCB as a new LWP (or a recycled one) starts:
+ * not waiting, no QSignals, no rocks, not preemptible, no IOMGR request.
+ * Field by field: a memset compiles to "rep stos", whose start-up cost
+ * showed as a tenth of an LWP's whole create-run-exit. */
+static inline void lwp__pcb_new_run(struct lwp_pcb *p)
+{
+    p->qwaiting = 0;
+    p->qpending = 0;
+    p->waitcnt = 0;
+    p->eventcnt = 0;
+    p->wakevent = 0;
+    p->topstack = NULL;
+    timerclear(&p->last_ready);
+    p->nrocks = 0;
+    p->pre_level = 1; /* not preemptible until PRE_PreemptMe */
+    p->io_req = NULL;
+}
+
 struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);
 void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p);
 struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid);

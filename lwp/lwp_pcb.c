@@ -72,29 +72,18 @@ struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt)
     rt->free_head = p->next;
     if (!rt->free_head)
         rt->free_tail = NULL;
-    /* Field by field: a memset here compiles to "rep stos", whose start-up
-     * cost showed as a tenth of an LWP's whole create-run-exit. Left to the
-     * caller, which always sets them (creation is a hot path): the
-     * priority, index, entry point and argument, and the stack fields
-     * (canary, counted, stack_lo, stack_size, arena, vg_id). The context is
-     * written by lwp__arch_make. */
+    /* Left to the caller, which always sets them (creation is a hot
+     * path): the priority, index, entry point and argument, and the stack
+     * fields (canary, counted, stack_lo, stack_size, arena, vg_id). The
+     * context is written by lwp__arch_make. A free PCB has no joiners or
+     * contexts, is not joining, and its xflags and error are 0 (lwp__end
+     * and lwp__pcb_release see to it). */
     p->state = LWP_ST_FREE;
-    p->qwaiting = 0;
-    p->qpending = 0;
-    p->waitcnt = 0;
-    p->eventcnt = 0;
-    p->wakevent = 0;
-    p->topstack = NULL;
-    timerclear(&p->last_ready);
-    p->nrocks = 0;
-    p->pre_level = 1; /* not preemptible until PRE_PreemptMe */
-    /* A free PCB has no joiners or contexts, is not joining, and its
-     * xflags and error are 0 (lwp__end and lwp__pcb_release see to it). */
+    lwp__pcb_new_run(p);
     p->nodes = p->inline_nodes;
     p->nodecap = LWP_INLINE_NODES;
     p->name = p->name_buf;
     p->name_buf[0] = '\0';
-    p->io_req = NULL;
     return p;
 }
 

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fenv.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,8 @@
 #include <lwp/context.h>
 #include <lwp/iomgr.h>
 #include <lwp/lwp.h>
+
+#include "lwp_test.h"
 
 #define HIGH (LWP_NORMAL_PRIORITY + 1) /* scripted LWPs: above main */
 #define LOW 1                          /* ping-pong LWPs: below main */
@@ -42,20 +43,7 @@ static PROCESS main_pid;
 
 /* ---- Order log ---- */
 
-static char order[4096];
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-    size_t n = strlen(order);
-    va_list ap;
-
-    if (n && n + 1 < sizeof(order))
-        order[n++] = ' ';
-    va_start(ap, fmt);
-    vsnprintf(order + n, sizeof(order) - n, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- Names of LWPs for the log (LWP_Name() is NULL in routines) ---- */
 
@@ -108,7 +96,7 @@ static void record_call(const char *tag, char kind, void *ctx, PROCESS owner,
         c->restores++;
         n_restores++;
     }
-    note("%s%c%s>%s", tag, kind, name_of(old), name_of(new_));
+    lwpt_note("%s%c%s>%s", tag, kind, name_of(old), name_of(new_));
 }
 
 /* A save gets the buffer of `old`, a restore the buffer of `new_`. */
@@ -182,15 +170,15 @@ static void assert_counts(PROCESS p, int cookie, int saves, int restores)
 
 static void assert_order_is_one_of(const char *a, const char *b)
 {
-    cr_assert(strcmp(order, a) == 0 || strcmp(order, b) == 0,
-              "log \"%s\", want \"%s\" or \"%s\"", order, a, b);
+    cr_assert(strcmp(lwpt_log, a) == 0 || strcmp(lwpt_log, b) == 0,
+              "log \"%s\", want \"%s\" or \"%s\"", lwpt_log, a, b);
 }
 
 /* ---- Fixtures ---- */
 
 static void reset_state(void)
 {
-    order[0] = '\0';
+    lwpt_reset();
     n_names = 0;
     n_saves = n_restores = n_wrong_buffer = 0;
 }
@@ -290,7 +278,7 @@ static void run_script(const char *s)
 static void note_turn(char me, int turn)
 {
     (void)turn;
-    note("%c", me);
+    lwpt_note("%c", me);
 }
 
 /* ---- Ping-pong LWPs (below main: they start when main blocks) ---- */
@@ -423,7 +411,7 @@ Test(context, null_routines_are_allowed, .init = ctx_setup,
     use_type(a, neither);
     use_type(b, neither);
     run_script("ab");
-    cr_assert_str_eq(order, "Rm>a Sa>b");
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b");
     assert_counts(a, neither, 0, 0);
     assert_counts(b, neither, 0, 0);
 }
@@ -694,9 +682,9 @@ Test(context, unoptimised_two_users_ping_pong_log, .init = ctx_setup,
     spawn_pingpong_pair(&a, &b, 2);
     use_type(a, t);
     use_type(b, t);
-    cr_assert_str_eq(order, "");
+    cr_assert_str_eq(lwpt_log, "");
     run_pingpong();
-    cr_assert_str_eq(order, "Rm>a Sa>b Ra>b Sb>a Rb>a Sa>b Ra>b Sb>a Rb>a "
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Ra>b Sb>a Rb>a Sa>b Ra>b Sb>a Rb>a "
                             "Sa>b Ra>b Sb>m");
     cr_assert_eq(n_wrong_buffer, 0);
 }
@@ -730,7 +718,7 @@ Test(context, unoptimised_routines_run_only_for_switches_of_their_user,
     use_type(a, t);
     run_pingpong();
     /* Nothing for b>a saves of b, a>b restores of b, or b>main. */
-    cr_assert_str_eq(order, "Rm>a Sa>b Rb>a Sa>b Rb>a Sa>b");
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Rb>a Sa>b Rb>a Sa>b");
     assert_counts(a, t, 3, 3);
     cr_assert_eq(n_wrong_buffer, 0);
 }
@@ -765,7 +753,7 @@ Test(context, routines_get_the_lwps_own_buffer, .init = ctx_setup,
     use_type(b, t);
     use_type(main_pid, t);
     run_script("abcab");
-    cr_assert_str_eq(order, "Sm>a Rm>a Sa>b Ra>b Sb>c Rc>a Sa>b Ra>b"
+    cr_assert_str_eq(lwpt_log, "Sm>a Rm>a Sa>b Ra>b Sb>c Rc>a Sa>b Ra>b"
                             " Sb>m Rb>m");
     /* Each call got the buffer whose owner is the LWP saved/restored. */
     cr_assert_eq(n_wrong_buffer, 0);
@@ -789,7 +777,7 @@ Test(context, several_types_run_in_definition_order, .init = ctx_setup,
     use_type(a, x);
     run_script("ab");
     run_script("a");
-    cr_assert_str_eq(order, "x.Rm>a y.Rm>a x.Sa>b y.Sa>b"
+    cr_assert_str_eq(lwpt_log, "x.Rm>a y.Rm>a x.Sa>b y.Sa>b"
                             " x.Rm>a y.Rm>a x.Sa>m y.Sa>m");
     cr_assert_eq(n_wrong_buffer, 0);
 }
@@ -808,7 +796,7 @@ Test(context, optimised_state_stays_while_non_users_run, .init = ctx_setup,
     run_script("bab");
     /* First use: no previous user, restore only; then a always resumes
      * after itself. */
-    cr_assert_str_eq(order, "R0>a");
+    cr_assert_str_eq(lwpt_log, "R0>a");
     assert_counts(a, o, 0, 1);
     cr_assert_eq(n_wrong_buffer, 0);
 }
@@ -825,7 +813,7 @@ Test(context, optimised_state_moves_only_between_users, .init = ctx_setup,
     use_type(a, o);
     use_type(c, o);
     run_script("abcba");
-    cr_assert_str_eq(order, "R0>a Sa>c Ra>c Sc>a Rc>a");
+    cr_assert_str_eq(lwpt_log, "R0>a Sa>c Ra>c Sc>a Rc>a");
     assert_counts(a, o, 1, 2);
     assert_counts(c, o, 1, 1);
     cr_assert_eq(n_wrong_buffer, 0);
@@ -860,7 +848,7 @@ Test(context, optimised_ctxinit_of_the_running_lwp_makes_it_the_last_user,
     use_type(main_pid, o);
     use_type(a, o);
     run_script("a");
-    cr_assert_str_eq(order, "Sm>a Rm>a Sa>m Ra>m");
+    cr_assert_str_eq(lwpt_log, "Sm>a Rm>a Sa>m Ra>m");
     assert_counts(main_pid, o, 1, 1);
     assert_counts(a, o, 1, 1);
     cr_assert_eq(n_wrong_buffer, 0);
@@ -876,9 +864,9 @@ Test(context, optimised_last_user_destroyed_next_user_gets_restore_only,
     use_type(a, o);
     use_type(c, o);
     run_script("a");
-    cr_assert_str_eq(order, "R0>a");
+    cr_assert_str_eq(lwpt_log, "R0>a");
     cr_assert_eq(LWP_DestroyProcess(a), LWP_SUCCESS);
-    cr_assert_str_eq(order, "R0>a");
+    cr_assert_str_eq(lwpt_log, "R0>a");
     run_script("c");
     assert_order_is_one_of("R0>a R0>c", "R0>a Ra>c");
     assert_counts(c, o, 0, 1);
@@ -939,10 +927,10 @@ Test(context, exit_drops_the_contexts_without_a_save, .init = ctx_setup,
     use_type(a, t);
     use_type(c, t);
     run_script("ab");
-    cr_assert_str_eq(order, "Rm>a");
+    cr_assert_str_eq(lwpt_log, "Rm>a");
     ASSERT_LE(lwp_ctxmemget(&cnt, a, t), LE_INVALIDARG);
     run_script("bc");
-    cr_assert_str_eq(order, "Rm>a Rb>c Sc>m");
+    cr_assert_str_eq(lwpt_log, "Rm>a Rb>c Sc>m");
     assert_counts(c, t, 1, 1);
     cr_assert_eq(n_wrong_buffer, 0);
 }
@@ -962,12 +950,12 @@ Test(context, destroy_drops_the_contexts_without_a_call, .init = ctx_setup,
     cr_assert_eq(lwp_fpset(a), 0);
     cr_assert_eq(lwp_libcset(a), 0);
     run_script("ab");
-    cr_assert_str_eq(order, "Rm>a Sa>b Ra>b Sb>m");
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Ra>b Sb>m");
     cr_assert_eq(LWP_DestroyProcess(a), LWP_SUCCESS);
     cr_assert_eq(LWP_DestroyProcess(never_ran), LWP_SUCCESS);
     ASSERT_LE(lwp_ctxmemget(&cnt, a, t), LE_INVALIDARG);
     run_script("b");
-    cr_assert_str_eq(order, "Rm>a Sa>b Ra>b Sb>m Rm>b Sb>m");
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Ra>b Sb>m Rm>b Sb>m");
     assert_counts(b, t, 2, 2);
     cr_assert_eq(n_wrong_buffer, 0);
 }
@@ -979,8 +967,8 @@ static void remove_own_type(char me, int turn)
     (void)me;
     (void)turn;
     if (lwp_ctxremove(LWP_ThisProcess(), remove_cookie) != 0)
-        note("remove failed %d", lwp_geterr());
-    note("removed");
+        lwpt_note("remove failed %d", lwp_geterr());
+    lwpt_note("removed");
 }
 
 Test(context, ctxremove_runs_no_routine_and_ends_the_calls,
@@ -996,10 +984,10 @@ Test(context, ctxremove_runs_no_routine_and_ends_the_calls,
     on_turn = remove_own_type;
     run_script("a"); /* a removes its own type while running */
     on_turn = NULL;
-    cr_assert_str_eq(order, "Rm>a removed");
+    cr_assert_str_eq(lwpt_log, "Rm>a removed");
     cr_assert_eq(lwp_ctxremove(b, t), 0); /* main removes b's */
     run_script("ab");
-    cr_assert_str_eq(order, "Rm>a removed");
+    cr_assert_str_eq(lwpt_log, "Rm>a removed");
     cr_assert_eq(n_wrong_buffer, 0);
 }
 
@@ -1068,14 +1056,14 @@ Test(context, recycle_drops_the_contexts_and_the_lwp_error,
     cr_assert_eq(lwp_fpset(a), 0);
     on_turn = note_error_then_fail;
     run_script("a");
-    cr_assert_str_eq(order, "Rm>a Sa>m");
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>m");
     cr_assert_eq(LWP_RecycleProcess(a, take_turns, (void *)"a"), LWP_SUCCESS);
     ASSERT_LE(lwp_ctxmemget(&cnt, a, t), LE_NONEXIST);
     ASSERT_LE(lwp_ctxremove(a, LWP_CTX_FP), LE_NONEXIST);
     cr_assert_eq(LWP_ResumeProcess(a), LWP_SUCCESS);
     cr_assert_eq(LWP_DispatchProcess(), LWP_SUCCESS); /* a restarts, waits */
     run_script("a");
-    cr_assert_str_eq(order, "Rm>a Sa>m");
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>m");
     cr_assert_eq(n_errs, 2);
     cr_assert_eq(errs[0], LE_NOERROR);
     cr_assert_eq(errs[1], LE_NOERROR, "recycling kept the error %d", errs[1]);
@@ -1176,7 +1164,7 @@ Test(context, lwp_calls_fail_inside_a_restore, .init = ctx_setup,
      * suspended, nothing was created. */
     cr_assert_eq(LWP_HighestIndex(), highest + 1);
     run_script("ba");
-    cr_assert_str_eq(order, "a b b a");
+    cr_assert_str_eq(lwpt_log, "a b b a");
     cr_assert_eq(lwp_probe.runs, 2);
     cr_assert_eq(LWP_ResumeProcess(probe_target), LWP_ENOTSUSPENDED);
     cr_assert_eq(a_err_after, LE_NOERROR);
@@ -1237,7 +1225,7 @@ Test(context, ctx_calls_fail_inside_a_save_with_LE_INSWITCH,
     /* The errors went to the process-wide slot, not to a's. */
     cr_assert_eq(a_err_after, LE_NOERROR);
     run_script("ab");
-    cr_assert_str_eq(order, "a b a b");
+    cr_assert_str_eq(lwpt_log, "a b a b");
     cr_assert_eq(ctx_probe.runs, 2);
     cr_assert_eq(a_err_after, LE_NOERROR);
 }
@@ -1278,7 +1266,7 @@ Test(context, iomgr_calls_fail_inside_a_restore, .init = ctx_setup,
                  io_probe.sleep);
     cr_expect_eq(io_probe.cancel, -1, "IOMGR_Cancel: %d", io_probe.cancel);
     run_script("ba");
-    cr_assert_str_eq(order, "a b b a");
+    cr_assert_str_eq(lwpt_log, "a b b a");
 }
 
 /* =================== LWP_CTX_FP (lwp_fpset) =================== */

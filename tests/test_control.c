@@ -9,7 +9,6 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +17,8 @@
 
 #include <lwp/lwp.h>
 
+#include "lwp_test.h"
+
 #define HI LWP_MAX_PRIORITY
 #define MID LWP_NORMAL_PRIORITY
 #define LO 1
@@ -25,25 +26,12 @@
 
 /* ---- Order log and fixtures ---- */
 
-static char order_log[2048];
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static void note(const char *fmt, ...)
-{
-    size_t n = strlen(order_log);
-    va_list ap;
-
-    if (n && n + 1 < sizeof(order_log))
-        order_log[n++] = ' ';
-    va_start(ap, fmt);
-    vsnprintf(order_log + n, sizeof(order_log) - n, fmt, ap);
-    va_end(ap);
-}
 
 static void setup(void)
 {
-    order_log[0] = '\0';
+    lwpt_reset();
     cr_assert_eq(LWP_Init(LWP_VERSION, MID, NULL), LWP_SUCCESS);
 }
 
@@ -97,13 +85,13 @@ static int page_round(int n)
 
 static void note_arg(void *arg)
 {
-    note("%s", (const char *)arg);
+    lwpt_note("%s", (const char *)arg);
 }
 
 static void note_name(void *arg)
 {
     (void)arg;
-    note("%s", LWP_Name());
+    lwpt_note("%s", LWP_Name());
 }
 
 static void park(void *arg)
@@ -115,37 +103,37 @@ static void park(void *arg)
 static void wait_go_then_note(void *arg)
 {
     LWP_WaitProcess(&ev_go);
-    note("%s", (const char *)arg);
+    lwpt_note("%s", (const char *)arg);
 }
 
 static void qwait_then_note(void *arg)
 {
     LWP_QWait();
-    note("%s", (const char *)arg);
+    lwpt_note("%s", (const char *)arg);
 }
 
 static void yield_thrice(void *arg)
 {
-    note("%s1", (const char *)arg);
+    lwpt_note("%s1", (const char *)arg);
     LWP_DispatchProcess();
-    note("%s2", (const char *)arg);
+    lwpt_note("%s2", (const char *)arg);
     LWP_DispatchProcess();
-    note("%s3", (const char *)arg);
+    lwpt_note("%s3", (const char *)arg);
 }
 
 static void exit_with(void *arg)
 {
-    note("exit");
+    lwpt_note("exit");
     LWP_ExitProcess((int)(intptr_t)arg);
-    note("never");
+    lwpt_note("never");
 }
 
 static void wait_go_then_exit(void *arg)
 {
     LWP_WaitProcess(&ev_go);
-    note("t-exit");
+    lwpt_note("t-exit");
     LWP_ExitProcess((int)(intptr_t)arg);
-    note("never");
+    lwpt_note("never");
 }
 
 static void report_self(void *arg)
@@ -154,7 +142,7 @@ static void report_self(void *arg)
 
     LWP_GetProcessPriority(LWP_ThisProcess(), &prio);
     LWP_GetGroup(LWP_ThisProcess(), &group);
-    note("[%s] p%d g%d", LWP_Name(), prio, group);
+    lwpt_note("[%s] p%d g%d", LWP_Name(), prio, group);
     park(arg);
 }
 
@@ -175,7 +163,7 @@ static void wait_exit_note(void *arg)
     if (w->start)
         LWP_WaitProcess(w->start);
     rc = LWP_WaitExit(w->target, &st);
-    note("%s:%d:%d", w->name, rc, st);
+    lwpt_note("%s:%d:%d", w->name, rc, st);
 }
 
 /* ---- Before LWP_Init ---- */
@@ -197,8 +185,8 @@ Test(control, calls_before_init)
     cr_assert_eq(LWP_GetGroup(NULL, &x), LWP_EINIT);
     cr_assert_eq(x, 5);
     LWP_ExitProcess(3);
-    note("exit returned");
-    cr_assert_str_eq(order_log, "exit returned");
+    lwpt_note("exit returned");
+    cr_assert_str_eq(lwpt_log, "exit returned");
 }
 
 /* ---- LWP_CreateProcessAttr ---- */
@@ -210,7 +198,7 @@ Test(control, attr_null_means_defaults)
 
     cr_assert_eq(LWP_CreateProcessAttr(NULL, report_self, NULL, &pid),
                  LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "[] p3 g0", "normal priority: ran at once");
+    cr_assert_str_eq(lwpt_log, "[] p3 g0", "normal priority: ran at once");
     cr_assert_eq(LWP_StackUsed(pid, &max, &used), LWP_SUCCESS);
     cr_assert_eq(max, page_round(32768), "smallest stack: %d", max);
 }
@@ -234,7 +222,7 @@ Test(control, attr_name_is_copied)
     cr_assert_eq(LWP_ResumeProcess(a), LWP_SUCCESS);
     cr_assert_eq(LWP_ResumeProcess(b), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "[worker] p3 g0 "
+    cr_assert_str_eq(lwpt_log, "[worker] p3 g0 "
                                 "[a-name-longer-than-thirty-two-characters] "
                                 "p3 g0");
 }
@@ -250,13 +238,13 @@ Test(control, attr_priority_and_stacksize_are_used)
     attr.name = "low";
     cr_assert_eq(LWP_CreateProcessAttr(&attr, note_name, NULL, &pid),
                  LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "", "below main: not run yet");
+    cr_assert_str_eq(lwpt_log, "", "below main: not run yet");
     cr_assert_eq(LWP_GetProcessPriority(pid, &prio), LWP_SUCCESS);
     cr_assert_eq(prio, LO);
     cr_assert_eq(LWP_StackUsed(pid, &max, &used), LWP_SUCCESS);
     cr_assert_eq(max, page_round(100000), "got %d", max);
     cr_assert_eq(LWP_WaitExit(pid, &st), LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "low");
+    cr_assert_str_eq(lwpt_log, "low");
     cr_assert_eq(st, 0);
 }
 
@@ -267,7 +255,7 @@ static void report_pid_slot(void *arg)
     PROCESS *slot = arg;
 
     seen_self = LWP_ThisProcess();
-    note("child:%s", *slot ? "set" : "unset");
+    lwpt_note("child:%s", *slot ? "set" : "unset");
     park(NULL);
 }
 
@@ -278,14 +266,14 @@ Test(control, attr_not_dormant_runs_child_first_and_writes_pid_after)
 
     cr_assert_eq(LWP_CreateProcessAttr(&attr, report_pid_slot, &eq, &eq),
                  LWP_SUCCESS);
-    note("main:%s", eq ? "set" : "unset");
+    lwpt_note("main:%s", eq ? "set" : "unset");
     cr_assert_eq(eq, seen_self);
     attr.priority = HI;
     cr_assert_eq(LWP_CreateProcessAttr(&attr, report_pid_slot, &hi, &hi),
                  LWP_SUCCESS);
-    note("main:%s", hi ? "set" : "unset");
+    lwpt_note("main:%s", hi ? "set" : "unset");
     cr_assert_eq(hi, seen_self);
-    cr_assert_str_eq(order_log, "child:unset main:set child:unset main:set");
+    cr_assert_str_eq(lwpt_log, "child:unset main:set child:unset main:set");
 }
 
 Test(control, dormant_lwp_waits_for_resume_and_joins_the_tail)
@@ -294,20 +282,20 @@ Test(control, dormant_lwp_waits_for_resume_and_joins_the_tail)
 
     spawn(yield_thrice, MID, "x");
     c = spawn_dormant(note_arg, MID, "c"); /* no yield: x does not run */
-    note("m");
+    lwpt_note("m");
     LWP_DispatchProcess(); /* x runs; c does not */
-    note("r");
+    lwpt_note("r");
     cr_assert_eq(LWP_ResumeProcess(c), LWP_SUCCESS); /* no yield */
-    note("d");
+    lwpt_note("d");
     LWP_DispatchProcess(); /* queue [x c main] */
-    note("end");
-    cr_assert_str_eq(order_log, "x1 m x2 r d x3 c end");
+    lwpt_note("end");
+    cr_assert_str_eq(lwpt_log, "x1 m x2 r d x3 c end");
 }
 
 static void note_if_self_is_seen(void *arg)
 {
     (void)arg;
-    note("c:%s", LWP_ThisProcess() == seen_self ? "same" : "other");
+    lwpt_note("c:%s", LWP_ThisProcess() == seen_self ? "same" : "other");
 }
 
 Test(control, dormant_high_priority_lwp_runs_only_after_resume)
@@ -316,11 +304,11 @@ Test(control, dormant_high_priority_lwp_runs_only_after_resume)
 
     seen_self = c; /* written at once */
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(c), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m r c:same");
+    cr_assert_str_eq(lwpt_log, "m r c:same");
 }
 
 static struct lwp_attr attr_with(int prio, unsigned int flags)
@@ -359,7 +347,7 @@ Test(control, attr_errors_change_nothing)
                  LWP_EBADPRI);
     cr_assert_null(pid);
     cr_assert_eq(LWP_HighestIndex(), highest);
-    cr_assert_str_eq(order_log, "");
+    cr_assert_str_eq(lwpt_log, "");
 }
 
 /* ---- Groups ---- */
@@ -421,7 +409,7 @@ Test(control, get_group_errors)
     PROCESS gone = spawn(note_arg, HI, "gone");
     int g = 123;
 
-    cr_assert_str_eq(order_log, "gone");
+    cr_assert_str_eq(lwpt_log, "gone");
     cr_assert_eq(LWP_GetGroup(NULL, &g), LWP_EBADPID);
     cr_assert_eq(LWP_GetGroup(gone, &g), LWP_EBADPID);
     cr_assert_eq(LWP_GetGroup(LWP_ThisProcess(), NULL), LWP_EBADARG);
@@ -438,7 +426,7 @@ Test(control, get_group_of_a_zombie)
     attr.group = 9;
     cr_assert_eq(LWP_CreateProcessAttr(&attr, exit_with, ARG(1), &z),
                  LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "exit");
+    cr_assert_str_eq(lwpt_log, "exit");
     cr_assert_eq(LWP_GetGroup(z, &g), LWP_SUCCESS);
     cr_assert_eq(g, 9);
 }
@@ -450,22 +438,22 @@ Test(control, suspending_another_does_not_yield_and_it_waits_for_resume)
     PROCESS w = spawn(yield_thrice, MID, "w");
 
     cr_assert_eq(LWP_SuspendProcess(w), LWP_SUCCESS);
-    note("s");
+    lwpt_note("s");
     LWP_DispatchProcess();
     LWP_DispatchProcess();
-    note("d");
+    lwpt_note("d");
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    note("m");
-    cr_assert_str_eq(order_log, "w1 s d r w2 m");
+    lwpt_note("m");
+    cr_assert_str_eq(lwpt_log, "w1 s d r w2 m");
 }
 
 static void suspend_self_then_note(void *arg)
 {
     (void)arg;
-    note("w-s");
-    note("w-back:%d", LWP_SuspendProcess(LWP_ThisProcess()));
+    lwpt_note("w-s");
+    lwpt_note("w-back:%d", LWP_SuspendProcess(LWP_ThisProcess()));
 }
 
 Test(control, suspending_oneself_yields_until_resumed)
@@ -473,11 +461,11 @@ Test(control, suspending_oneself_yields_until_resumed)
     PROCESS w = spawn(suspend_self_then_note, HI, NULL);
 
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "w-s m r w-back:0");
+    cr_assert_str_eq(lwpt_log, "w-s m r w-back:0");
 }
 
 static PROCESS main_pid;
@@ -485,16 +473,16 @@ static PROCESS main_pid;
 static void resume_main(void *arg)
 {
     (void)arg;
-    note("h:%d", LWP_ResumeProcess(main_pid));
+    lwpt_note("h:%d", LWP_ResumeProcess(main_pid));
 }
 
 Test(control, main_can_suspend_itself)
 {
     main_pid = LWP_ThisProcess();
     spawn(resume_main, LO, NULL);
-    note("m1");
-    note("m2:%d", LWP_SuspendProcess(main_pid));
-    cr_assert_str_eq(order_log, "m1 h:0 m2:0");
+    lwpt_note("m1");
+    lwpt_note("m2:%d", LWP_SuspendProcess(main_pid));
+    cr_assert_str_eq(lwpt_log, "m1 h:0 m2:0");
 }
 
 static PROCESS x_pid;
@@ -503,30 +491,30 @@ static void yield_to_suspender(void *arg)
 {
     (void)arg;
     x_pid = LWP_ThisProcess();
-    note("x1");
+    lwpt_note("x1");
     LWP_NoYieldSignal(&ev_go);
     LWP_DispatchProcess(); /* the suspender runs and suspends us */
-    note("x2");
+    lwpt_note("x2");
 }
 
 static void suspend_x_on_go(void *arg)
 {
     (void)arg;
     LWP_WaitProcess(&ev_go);
-    note("y:%d", LWP_SuspendProcess(x_pid));
+    lwpt_note("y:%d", LWP_SuspendProcess(x_pid));
 }
 
 Test(control, suspended_runnable_lwp_is_skipped_even_at_higher_priority)
 {
     spawn(suspend_x_on_go, HI, NULL);
     spawn(yield_to_suspender, HI, NULL);
-    note("m");
+    lwpt_note("m");
     LWP_DispatchProcess();
-    note("m2");
+    lwpt_note("m2");
     cr_assert_eq(LWP_ResumeProcess(x_pid), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "x1 y:0 m m2 r x2");
+    cr_assert_str_eq(lwpt_log, "x1 y:0 m m2 r x2");
 }
 
 Test(control, suspend_and_resume_errors)
@@ -546,7 +534,7 @@ Test(control, suspend_and_resume_errors)
     cr_assert_eq(LWP_SuspendProcess(w), LWP_ESUSPENDED, "no nesting");
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS);
     cr_assert_eq(LWP_ResumeProcess(w), LWP_ENOTSUSPENDED, "no nesting");
-    cr_assert_str_eq(order_log, "gone");
+    cr_assert_str_eq(lwpt_log, "gone");
 }
 
 Test(control, signal_to_a_suspended_waiter_is_kept_until_resume)
@@ -556,11 +544,11 @@ Test(control, signal_to_a_suspended_waiter_is_kept_until_resume)
     cr_assert_eq(LWP_SuspendProcess(w), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m r w");
+    cr_assert_str_eq(lwpt_log, "m r w");
 }
 
 Test(control, qsignal_to_a_suspended_qwaiter_is_kept_until_resume)
@@ -570,11 +558,11 @@ Test(control, qsignal_to_a_suspended_qwaiter_is_kept_until_resume)
     cr_assert_eq(LWP_SuspendProcess(w), LWP_SUCCESS);
     cr_assert_eq(LWP_QSignal(w), LWP_SUCCESS, "it is blocked in LWP_QWait");
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m r w");
+    cr_assert_str_eq(lwpt_log, "m r w");
 }
 
 Test(control, resumed_waiter_keeps_waiting_for_its_signal)
@@ -584,10 +572,10 @@ Test(control, resumed_waiter_keeps_waiting_for_its_signal)
     cr_assert_eq(LWP_SuspendProcess(w), LWP_SUCCESS);
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS);
-    note("end");
-    cr_assert_str_eq(order_log, "m w end");
+    lwpt_note("end");
+    cr_assert_str_eq(lwpt_log, "m w end");
 }
 
 Test(control, destroying_suspended_and_dormant_lwps)
@@ -601,7 +589,7 @@ Test(control, destroying_suspended_and_dormant_lwps)
     cr_assert_eq(LWP_ResumeProcess(s), LWP_EBADPID);
     cr_assert_eq(LWP_ResumeProcess(d), LWP_EBADPID);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "");
+    cr_assert_str_eq(lwpt_log, "");
 }
 
 Test(control, resumed_lwp_joins_the_tail_not_its_old_place)
@@ -611,13 +599,13 @@ Test(control, resumed_lwp_joins_the_tail_not_its_old_place)
     spawn(yield_thrice, MID, "x"); /* queue [main x] */
     cr_assert_eq(LWP_SuspendProcess(w), LWP_SUCCESS);
     cr_assert_eq(LWP_NoYieldSignal(&ev_go), LWP_SUCCESS); /* held */
-    note("s");
+    lwpt_note("s");
     LWP_DispatchProcess(); /* x runs */
     cr_assert_eq(LWP_ResumeProcess(w), LWP_SUCCESS); /* [main x w] */
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    note("end");
-    cr_assert_str_eq(order_log, "x1 s x2 r x3 w end");
+    lwpt_note("end");
+    cr_assert_str_eq(lwpt_log, "x1 s x2 r x3 w end");
 }
 
 static void suspend_self(void *arg)
@@ -682,8 +670,8 @@ Test(control, returning_from_the_entry_is_status_zero)
     int st = -1;
 
     cr_assert_eq(LWP_WaitExit(t, &st), LWP_SUCCESS);
-    note("st=%d", st);
-    cr_assert_str_eq(order_log, "t st=0");
+    lwpt_note("st=%d", st);
+    cr_assert_str_eq(lwpt_log, "t st=0");
 }
 
 Test(control, exit_process_sets_the_status_and_does_not_return)
@@ -692,8 +680,8 @@ Test(control, exit_process_sets_the_status_and_does_not_return)
     int st = -1;
 
     cr_assert_eq(LWP_WaitExit(t, &st), LWP_SUCCESS);
-    note("st=%d", st);
-    cr_assert_str_eq(order_log, "exit st=42");
+    lwpt_note("st=%d", st);
+    cr_assert_str_eq(lwpt_log, "exit st=42");
 }
 
 Test(control, wait_exit_status_may_be_null)
@@ -701,7 +689,7 @@ Test(control, wait_exit_status_may_be_null)
     PROCESS t = spawn(exit_with, LO, ARG(1));
 
     cr_assert_eq(LWP_WaitExit(t, NULL), LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "exit");
+    cr_assert_str_eq(lwpt_log, "exit");
 }
 
 Test(control, destroyed_lwp_status_is_exit_destroyed)
@@ -711,13 +699,13 @@ Test(control, destroyed_lwp_status_is_exit_destroyed)
     char expected[64];
 
     spawn(wait_exit_note, HI, &w);
-    cr_assert_str_eq(order_log, "");
+    cr_assert_str_eq(lwpt_log, "");
     cr_assert_eq(LWP_DestroyProcess(t), LWP_SUCCESS); /* no yield */
-    note("destroyed");
+    lwpt_note("destroyed");
     LWP_DispatchProcess();
     snprintf(expected, sizeof(expected), "destroyed w:0:%d",
              LWP_EXIT_DESTROYED);
-    cr_assert_str_eq(order_log, expected);
+    cr_assert_str_eq(lwpt_log, expected);
     cr_assert_eq(LWP_WaitExit(t, NULL), LWP_EBADPID, "freed");
 }
 
@@ -728,10 +716,10 @@ Test(control, wait_exit_blocks_until_the_lwp_ends)
 
     spawn(wait_exit_note, HI, &w);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS);
-    note("end");
-    cr_assert_str_eq(order_log, "m t-exit w:0:5 end");
+    lwpt_note("end");
+    cr_assert_str_eq(lwpt_log, "m t-exit w:0:5 end");
 }
 
 static char ev_start[3];
@@ -749,9 +737,9 @@ Test(control, all_waiters_get_the_status_in_wait_order)
     cr_assert_eq(LWP_SignalProcess(&ev_start[2]), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_start[0]), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_start[1]), LWP_SUCCESS);
-    note("go");
+    lwpt_note("go");
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "go t-exit w2:0:7 w0:0:7 w1:0:7");
+    cr_assert_str_eq(lwpt_log, "go t-exit w2:0:7 w0:0:7 w1:0:7");
 }
 
 static void wait_exit_self(void *arg)
@@ -759,7 +747,7 @@ static void wait_exit_self(void *arg)
     int st = 99;
 
     (void)arg;
-    note("self:%d:%d", LWP_WaitExit(LWP_ThisProcess(), &st), st);
+    lwpt_note("self:%d:%d", LWP_WaitExit(LWP_ThisProcess(), &st), st);
 }
 
 Test(control, wait_exit_errors)
@@ -772,7 +760,7 @@ Test(control, wait_exit_errors)
     cr_assert_eq(LWP_WaitExit(gone, &st), LWP_EBADPID);
     cr_assert_eq(st, 99);
     spawn(wait_exit_self, HI, NULL);
-    cr_assert_str_eq(order_log, "gone self:-21:99");
+    cr_assert_str_eq(lwpt_log, "gone self:-21:99");
 }
 
 Test(control, joinable_lwp_stays_a_zombie_until_collected)
@@ -780,7 +768,7 @@ Test(control, joinable_lwp_stays_a_zombie_until_collected)
     PROCESS z = spawn_flags(exit_with, HI, LWP_CREATE_JOINABLE, ARG(11));
     int st = -1;
 
-    cr_assert_str_eq(order_log, "exit");
+    cr_assert_str_eq(lwpt_log, "exit");
     cr_assert_eq(LWP_WaitExit(z, &st), LWP_SUCCESS);
     cr_assert_eq(st, 11);
     st = -1;
@@ -801,7 +789,7 @@ Test(control, zombie_answers_ebadpid_to_other_calls)
     cr_assert_eq(LWP_StackUsed(z, &max, &used), LWP_EBADPID);
     cr_assert_eq(LWP_WaitExit(z, &st), LWP_SUCCESS, "still collectable");
     cr_assert_eq(st, 11);
-    cr_assert_str_eq(order_log, "exit");
+    cr_assert_str_eq(lwpt_log, "exit");
 }
 
 Test(control, destroying_a_zombie_discards_it)
@@ -820,7 +808,7 @@ Test(control, non_joinable_lwp_is_freed_when_it_ends)
     PROCESS t = spawn(exit_with, HI, ARG(3));
     int g = -1;
 
-    cr_assert_str_eq(order_log, "exit");
+    cr_assert_str_eq(lwpt_log, "exit");
     cr_assert_eq(LWP_WaitExit(t, NULL), LWP_EBADPID);
     cr_assert_eq(LWP_GetGroup(t, &g), LWP_EBADPID);
     cr_assert_eq(LWP_DestroyProcess(t), LWP_EBADPID);
@@ -846,7 +834,7 @@ Test(control, joinable_lwp_collected_by_a_waiter_is_freed)
 
     spawn(wait_exit_note, HI, &w);
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "t-exit w:0:4");
+    cr_assert_str_eq(lwpt_log, "t-exit w:0:4");
     cr_assert_eq(LWP_WaitExit(t, NULL), LWP_EBADPID);
 }
 
@@ -860,15 +848,15 @@ Test(control, destroyed_waiter_does_not_disturb_the_others)
         p[i] = spawn(wait_exit_note, HI, &w[i]);
     cr_assert_eq(LWP_DestroyProcess(p[1]), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "t-exit w0:0:3 w2:0:3");
+    cr_assert_str_eq(lwpt_log, "t-exit w0:0:3 w2:0:3");
 }
 
 static void destroy_self(void *arg)
 {
     (void)arg;
-    note("bye");
+    lwpt_note("bye");
     LWP_DestroyProcess(LWP_ThisProcess());
-    note("never");
+    lwpt_note("never");
 }
 
 Test(control, lwp_destroying_itself_has_status_exit_destroyed)
@@ -878,7 +866,7 @@ Test(control, lwp_destroying_itself_has_status_exit_destroyed)
 
     cr_assert_eq(LWP_WaitExit(t, &st), LWP_SUCCESS);
     cr_assert_eq(st, LWP_EXIT_DESTROYED);
-    cr_assert_str_eq(order_log, "bye");
+    cr_assert_str_eq(lwpt_log, "bye");
 }
 
 Test(control, wait_exit_on_a_dormant_lwp_waits_for_its_run)
@@ -888,10 +876,10 @@ Test(control, wait_exit_on_a_dormant_lwp_waits_for_its_run)
 
     spawn(wait_exit_note, HI, &w);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m exit w:0:6");
+    cr_assert_str_eq(lwpt_log, "m exit w:0:6");
 }
 
 Test(control, suspended_waiter_gets_the_status_after_resume)
@@ -903,11 +891,11 @@ Test(control, suspended_waiter_gets_the_status_after_resume)
     cr_assert_eq(LWP_SuspendProcess(wp), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS); /* t exits */
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_WaitExit(t, NULL), LWP_EBADPID, "collected by w");
     cr_assert_eq(LWP_ResumeProcess(wp), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "t-exit m w:0:9");
+    cr_assert_str_eq(lwpt_log, "t-exit m w:0:9");
 }
 
 Test(control, terminate_frees_zombies)
@@ -919,7 +907,7 @@ Test(control, terminate_frees_zombies)
     for (int i = 0; i < 3; i++)
         cr_assert_eq(LWP_CreateProcessAttr(&attr, exit_with, ARG(i), NULL),
                      LWP_SUCCESS);
-    cr_assert_str_eq(order_log, "exit exit exit");
+    cr_assert_str_eq(lwpt_log, "exit exit exit");
     cr_assert_eq(LWP_TerminateProcessSupport(), LWP_SUCCESS);
     cr_assert_eq(LWP_Init(LWP_VERSION, MID, NULL), LWP_SUCCESS);
 }
@@ -941,9 +929,9 @@ static void rock_then_wait(void *arg)
     (void)arg;
     old_index = LWP_Index();
     LWP_NewRock(1, "old-rock");
-    note("old");
+    lwpt_note("old");
     LWP_WaitProcess(&ev_go);
-    note("old-woke");
+    lwpt_note("old-woke");
 }
 
 static void record_identity(void *arg)
@@ -956,7 +944,7 @@ static void record_identity(void *arg)
     LWP_GetProcessPriority(seen.self, &seen.prio);
     LWP_GetGroup(seen.self, &seen.group);
     seen.rock_rc = LWP_GetRock(1, &v);
-    note("new:%s", (const char *)arg);
+    lwpt_note("new:%s", (const char *)arg);
 }
 
 Test(control, recycle_keeps_identity_and_drops_rocks)
@@ -969,11 +957,11 @@ Test(control, recycle_keeps_identity_and_drops_rocks)
     cr_assert_eq(LWP_CreateProcessAttr(&attr, rock_then_wait, NULL, &t),
                  LWP_SUCCESS);
     cr_assert_eq(LWP_RecycleProcess(t, record_identity, "p"), LWP_SUCCESS);
-    note("recycled");
+    lwpt_note("recycled");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
-    note("resumed");
+    lwpt_note("resumed");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "old recycled resumed new:p");
+    cr_assert_str_eq(lwpt_log, "old recycled resumed new:p");
     cr_assert_eq(seen.self, t);
     cr_assert_eq(seen.index, old_index);
     cr_assert_str_eq(seen.name, "recycled");
@@ -989,19 +977,19 @@ Test(control, recycled_lwp_stays_dormant_and_forgets_its_wait)
     cr_assert_eq(LWP_RecycleProcess(t, note_arg, "new"), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_ENOWAIT);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m r new");
+    cr_assert_str_eq(lwpt_log, "m r new");
 }
 
 static void note_qwait_note(void *arg)
 {
     (void)arg;
-    note("q-wait");
+    lwpt_note("q-wait");
     LWP_QWait();
-    note("q-got");
+    lwpt_note("q-got");
 }
 
 Test(control, recycle_drops_pending_qsignals)
@@ -1012,10 +1000,10 @@ Test(control, recycle_drops_pending_qsignals)
     cr_assert_eq(LWP_RecycleProcess(t, note_qwait_note, NULL), LWP_SUCCESS);
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_QSignal(t), LWP_SUCCESS, "it blocked in LWP_QWait");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "q-wait m q-got");
+    cr_assert_str_eq(lwpt_log, "q-wait m q-got");
 }
 
 Test(control, recycle_a_suspended_lwp)
@@ -1025,11 +1013,11 @@ Test(control, recycle_a_suspended_lwp)
     cr_assert_eq(LWP_SuspendProcess(t), LWP_SUCCESS);
     cr_assert_eq(LWP_RecycleProcess(t, note_arg, "new"), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS, "one resume starts it");
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m r new");
+    cr_assert_str_eq(lwpt_log, "m r new");
 }
 
 Test(control, recycle_a_runnable_lwp)
@@ -1038,11 +1026,11 @@ Test(control, recycle_a_runnable_lwp)
 
     cr_assert_eq(LWP_RecycleProcess(t, note_arg, "new"), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "x1 m r new");
+    cr_assert_str_eq(lwpt_log, "x1 m r new");
 }
 
 Test(control, recycle_a_dormant_lwp)
@@ -1051,17 +1039,17 @@ Test(control, recycle_a_dormant_lwp)
 
     cr_assert_eq(LWP_RecycleProcess(t, note_arg, "new"), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m new");
+    cr_assert_str_eq(lwpt_log, "m new");
 }
 
 static void recycle_self(void *arg)
 {
-    note("old");
+    lwpt_note("old");
     LWP_RecycleProcess(LWP_ThisProcess(), note_arg, arg);
-    note("never");
+    lwpt_note("never");
 }
 
 Test(control, recycling_oneself_does_not_return)
@@ -1069,11 +1057,11 @@ Test(control, recycling_oneself_does_not_return)
     PROCESS t = spawn(recycle_self, HI, "new");
 
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
-    note("r");
+    lwpt_note("r");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "old m r new");
+    cr_assert_str_eq(lwpt_log, "old m r new");
 }
 
 Test(control, recycle_keeps_wait_exit_waiters)
@@ -1084,10 +1072,10 @@ Test(control, recycle_keeps_wait_exit_waiters)
     spawn(wait_exit_note, HI, &w);
     cr_assert_eq(LWP_RecycleProcess(t, exit_with, ARG(77)), LWP_SUCCESS);
     LWP_DispatchProcess();
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "m exit w:0:77");
+    cr_assert_str_eq(lwpt_log, "m exit w:0:77");
 }
 
 Test(control, recycled_waiter_leaves_the_join_list)
@@ -1098,11 +1086,11 @@ Test(control, recycled_waiter_leaves_the_join_list)
 
     cr_assert_eq(LWP_RecycleProcess(wp, note_arg, "w-new"), LWP_SUCCESS);
     cr_assert_eq(LWP_SignalProcess(&ev_go), LWP_SUCCESS); /* t exits */
-    note("m");
+    lwpt_note("m");
     cr_assert_eq(LWP_WaitExit(t, NULL), LWP_EBADPID, "nobody collected t");
     cr_assert_eq(LWP_ResumeProcess(wp), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "t-exit m w-new");
+    cr_assert_str_eq(lwpt_log, "t-exit m w-new");
 }
 
 Test(control, recycle_keeps_the_joinable_flag)
@@ -1113,7 +1101,7 @@ Test(control, recycle_keeps_the_joinable_flag)
     cr_assert_eq(LWP_RecycleProcess(t, exit_with, ARG(8)), LWP_SUCCESS);
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "exit");
+    cr_assert_str_eq(lwpt_log, "exit");
     cr_assert_eq(LWP_WaitExit(t, &st), LWP_SUCCESS, "kept as a zombie");
     cr_assert_eq(st, 8);
 }
@@ -1148,7 +1136,7 @@ Test(control, recycle_clears_the_stack)
     cr_assert_lt(used, 4096, "cleared, yet %d bytes used", used);
     cr_assert_eq(LWP_ResumeProcess(t), LWP_SUCCESS);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order_log, "new");
+    cr_assert_str_eq(lwpt_log, "new");
 }
 
 Test(control, recycle_errors)
@@ -1165,7 +1153,7 @@ Test(control, recycle_errors)
                  LWP_EMAINPROC);
     cr_assert_eq(LWP_NoYieldSignal(&ev_never), LWP_SUCCESS,
                  "t still waits: the failed recycle changed nothing");
-    cr_assert_str_eq(order_log, "gone exit");
+    cr_assert_str_eq(lwpt_log, "gone exit");
 }
 
 /* ---- Error texts ---- */

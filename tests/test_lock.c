@@ -16,7 +16,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,28 +24,18 @@
 
 #include <lwp/lock.h>
 
+#include "lwp_test.h"
+
 #define TOP LWP_MAX_PRIORITY     /* actors that run as soon as they can */
 #define SAME LWP_NORMAL_PRIORITY /* the main LWP's priority */
 
 /* ---- Order log ---- */
 
-static char order[4096];
 
-static void __attribute__((format(printf, 1, 2))) note(const char *fmt, ...)
-{
-    size_t n = strlen(order);
-    va_list ap;
-
-    if (n && n + 1 < sizeof(order))
-        order[n++] = ' ';
-    va_start(ap, fmt);
-    vsnprintf(order + n, sizeof(order) - n, fmt, ap);
-    va_end(ap);
-}
 
 static void setup(void)
 {
-    order[0] = '\0';
+    lwpt_reset();
     cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, NULL),
                  LWP_SUCCESS);
 }
@@ -108,9 +97,9 @@ static void actor_step(struct actor *a, char op)
         break;
     case 'y': LWP_DispatchProcess(); return;
     case '|': LWP_WaitProcess(a); return;
-    default: note("%s:bad-step-%c", a->name, op); return;
+    default: lwpt_note("%s:bad-step-%c", a->name, op); return;
     }
-    note("%s:%c", a->name, op);
+    lwpt_note("%s:%c", a->name, op);
 }
 
 static void actor_main(void *arg)
@@ -133,7 +122,7 @@ static void spawn(struct actor *a, int prio)
 static void go(struct actor *a)
 {
     cr_assert_eq(LWP_SignalProcess(a), LWP_SUCCESS,
-                 "%s was not waiting at a gate (log: %s)", a->name, order);
+                 "%s was not waiting at a gate (log: %s)", a->name, lwpt_log);
 }
 
 /* ---- Capturing what the library prints ---- */
@@ -297,14 +286,14 @@ Test(lock, many_readers_hold_the_lock_at_once, .init = setup,
         a[i] = (struct actor){.lock = &l, .name = names[i], .script = "r|R"};
         spawn(&a[i], TOP);
     }
-    cr_assert_str_eq(order, "A:r B:r C:r D:r E:r", "nobody waited");
+    cr_assert_str_eq(lwpt_log, "A:r B:r C:r D:r E:r", "nobody waited");
     cr_assert_eq(CheckLock(&l), 5);
     ObtainReadLock(&l);
     cr_assert_eq(CheckLock(&l), 6, "and the main LWP joins them");
     ReleaseReadLock(&l);
     for (int i = 4; i >= 0; i--)
         go(&a[i]);
-    cr_assert_str_eq(order, "A:r B:r C:r D:r E:r E:R D:R C:R B:R A:R");
+    cr_assert_str_eq(lwpt_log, "A:r B:r C:r D:r E:r E:R D:R C:R B:R A:R");
     cr_assert_eq(CheckLock(&l), 0);
     cr_assert_eq(l.wait_states, 0);
 }
@@ -321,18 +310,18 @@ Test(lock, writer_waits_for_readers_to_leave, .init = setup,
     spawn(&a, TOP);
     spawn(&b, TOP);
     spawn(&w, TOP);
-    cr_assert_str_eq(order, "A:r B:r", "the writer waits");
+    cr_assert_str_eq(lwpt_log, "A:r B:r", "the writer waits");
     cr_assert_eq(l.num_waiting, 1);
     go(&a);
-    cr_assert_str_eq(order, "A:r B:r A:R", "one reader is still in");
+    cr_assert_str_eq(lwpt_log, "A:r B:r A:R", "one reader is still in");
     cr_assert_eq(CheckLock(&l), 1);
     go(&b);
-    cr_assert_str_eq(order, "A:r B:r A:R B:R W:w");
+    cr_assert_str_eq(lwpt_log, "A:r B:r A:R B:R W:w");
     cr_assert_eq(CheckLock(&l), -1);
     cr_assert_eq(l.excl_locker, w.pid);
     cr_assert_eq(l.num_waiting, 0);
     go(&w);
-    cr_assert_str_eq(order, "A:r B:r A:R B:R W:w W:W");
+    cr_assert_str_eq(lwpt_log, "A:r B:r A:R B:R W:w W:W");
     cr_assert_eq(CheckLock(&l), 0);
 }
 
@@ -348,11 +337,11 @@ Test(lock, readers_wait_for_a_writer, .init = setup, .fini = teardown,
     spawn(&w, TOP);
     spawn(&a, TOP);
     spawn(&b, TOP);
-    cr_assert_str_eq(order, "W:w");
+    cr_assert_str_eq(lwpt_log, "W:w");
     cr_assert_eq(l.num_waiting, 2);
     cr_assert_eq(l.wait_states, READ_LOCK);
     go(&w);
-    cr_assert_str_eq(order, "W:w W:W A:r B:r",
+    cr_assert_str_eq(lwpt_log, "W:w W:W A:r B:r",
                      "both readers get in, in the order they came");
     cr_assert_eq(CheckLock(&l), 2);
     go(&a);
@@ -371,7 +360,7 @@ Test(lock, write_holder_reobtains_at_once_and_one_release_frees,
     Lock_Init(&l);
     ObtainWriteLock(&l);
     spawn(&w, TOP);
-    cr_assert_str_eq(order, "");
+    cr_assert_str_eq(lwpt_log, "");
     sws = Cont_Sws;
     ObtainWriteLock(&l);
     ObtainWriteLock(&l);
@@ -383,9 +372,9 @@ Test(lock, write_holder_reobtains_at_once_and_one_release_frees,
     cr_assert_eq(CheckLock(&l), 0, "one release frees the lock");
     cr_assert_eq(Cont_Sws, sws, "releasing did not yield");
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "W:w");
+    cr_assert_str_eq(lwpt_log, "W:w");
     go(&w);
-    cr_assert_str_eq(order, "W:w W:W");
+    cr_assert_str_eq(lwpt_log, "W:w W:W");
 }
 
 Test(lock, write_holder_may_take_read_locks, .init = setup, .fini = teardown,
@@ -409,17 +398,17 @@ Test(lock, write_holder_may_take_read_locks, .init = setup, .fini = teardown,
      * the holder's, and its release must hand the lock on. */
     spawn(&w, TOP);
     spawn(&r, TOP);
-    cr_assert_str_eq(order, "");
+    cr_assert_str_eq(lwpt_log, "");
     ReleaseReadLock(&l);
     ReleaseReadLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "", "still write-locked");
+    cr_assert_str_eq(lwpt_log, "", "still write-locked");
     cr_assert_eq(l.excl_locker, LWP_ThisProcess());
     ReleaseWriteLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "R:r");
+    cr_assert_str_eq(lwpt_log, "R:r");
     go(&r);
-    cr_assert_str_eq(order, "R:r R:R W:w");
+    cr_assert_str_eq(lwpt_log, "R:r R:R W:w");
     go(&w);
 
     /* Dropping the write lock first leaves the caller a plain reader. */
@@ -445,21 +434,21 @@ Test(lock, shared_lock_admits_readers_but_not_writers_or_shared,
     Lock_Init(&l);
     ObtainSharedLock(&l);
     spawn(&a, TOP);
-    cr_assert_str_eq(order, "A:r", "a reader gets in beside the shared one");
+    cr_assert_str_eq(lwpt_log, "A:r", "a reader gets in beside the shared one");
     spawn(&w, TOP);
     spawn(&s, TOP);
-    cr_assert_str_eq(order, "A:r", "writer and second shared locker wait");
+    cr_assert_str_eq(lwpt_log, "A:r", "writer and second shared locker wait");
     cr_assert_eq(l.wait_states, WRITE_LOCK | SHARED_LOCK);
     go(&a);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "A:r A:R", "the shared lock still excludes");
+    cr_assert_str_eq(lwpt_log, "A:r A:R", "the shared lock still excludes");
     ReleaseSharedLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "A:r A:R W:w", "first waiter first");
+    cr_assert_str_eq(lwpt_log, "A:r A:R W:w", "first waiter first");
     go(&w);
-    cr_assert_str_eq(order, "A:r A:R W:w W:W S:s");
+    cr_assert_str_eq(lwpt_log, "A:r A:R W:w W:W S:s");
     go(&s);
-    cr_assert_str_eq(order, "A:r A:R W:w W:W S:s S:S");
+    cr_assert_str_eq(lwpt_log, "A:r A:R W:w W:W S:s S:S");
     cr_assert_eq(CheckLock(&l), 0);
     cr_assert_eq(l.num_waiting, 0);
 }
@@ -475,15 +464,15 @@ Test(lock, shared_lockers_queue_behind_waiters, .init = setup,
     ObtainReadLock(&l);
     spawn(&w, TOP);
     spawn(&s, TOP);
-    cr_assert_str_eq(order, "",
+    cr_assert_str_eq(lwpt_log, "",
                      "only a reader holds it, but a writer is waiting");
     cr_assert_eq(l.excl_locked, 0);
     ReleaseReadLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "W:w");
+    cr_assert_str_eq(lwpt_log, "W:w");
     go(&w);
     go(&s);
-    cr_assert_str_eq(order, "W:w W:W S:s S:S");
+    cr_assert_str_eq(lwpt_log, "W:w W:W S:s S:S");
 }
 
 Test(lock, boost_waits_for_readers_and_unboost_lets_readers_in,
@@ -500,30 +489,30 @@ Test(lock, boost_waits_for_readers_and_unboost_lets_readers_in,
     spawn(&s, TOP);
     spawn(&a, TOP);
     spawn(&b, TOP);
-    cr_assert_str_eq(order, "S:s A:r B:r");
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r");
     go(&s);
-    cr_assert_str_eq(order, "S:s A:r B:r", "boost waits for the readers");
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r", "boost waits for the readers");
     spawn(&c, TOP);
-    cr_assert_str_eq(order, "S:s A:r B:r", "a new reader queues behind it");
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r", "a new reader queues behind it");
     go(&a);
-    cr_assert_str_eq(order, "S:s A:r B:r A:R");
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r A:R");
     go(&b);
-    cr_assert_str_eq(order, "S:s A:r B:r A:R B:R S:b");
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r A:R B:R S:b");
     cr_assert_eq(l.excl_locked, WRITE_LOCK);
     cr_assert_eq(l.excl_locker, s.pid);
     cr_assert_eq(CheckLock(&l), -1);
 
     spawn(&w, TOP);
     go(&s);
-    cr_assert_str_eq(order, "S:s A:r B:r A:R B:R S:b S:u C:r",
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r A:R B:R S:b S:u C:r",
                      "unboost lets the waiting reader in, not the writer");
     cr_assert_eq(l.excl_locked, SHARED_LOCK);
     cr_assert_null(l.excl_locker);
     go(&c);
-    cr_assert_str_eq(order, "S:s A:r B:r A:R B:R S:b S:u C:r C:R");
+    cr_assert_str_eq(lwpt_log, "S:s A:r B:r A:R B:R S:b S:u C:r C:R");
     go(&s);
     go(&w);
-    cr_assert_str_eq(order,
+    cr_assert_str_eq(lwpt_log,
                      "S:s A:r B:r A:R B:R S:b S:u C:r C:R S:S W:w W:W");
     cr_assert_eq(CheckLock(&l), 0);
     cr_assert_eq(l.wait_states, 0);
@@ -568,11 +557,11 @@ Test(lock, write_release_prefers_waiting_readers, .init = setup,
     spawn(&r, TOP);
     cr_assert_eq(l.wait_states, READ_LOCK | WRITE_LOCK);
     go(&w);
-    cr_assert_str_eq(order, "W:w W:W R:r",
+    cr_assert_str_eq(lwpt_log, "W:w W:W R:r",
                      "the reader goes first although W2 waited longer");
     go(&r);
     go(&w2);
-    cr_assert_str_eq(order, "W:w W:W R:r R:R W2:w W2:W");
+    cr_assert_str_eq(lwpt_log, "W:w W:W R:r R:R W2:w W2:W");
 }
 
 Test(lock, read_release_that_frees_the_lock_prefers_writers, .init = setup,
@@ -587,14 +576,14 @@ Test(lock, read_release_that_frees_the_lock_prefers_writers, .init = setup,
     spawn(&a, TOP);
     spawn(&w, TOP);
     spawn(&r, TOP);
-    cr_assert_str_eq(order, "A:r",
+    cr_assert_str_eq(lwpt_log, "A:r",
                      "R queues behind the waiting writer (no barging)");
     cr_assert_eq(CheckLock(&l), 1);
     go(&a);
-    cr_assert_str_eq(order, "A:r A:R W:w");
+    cr_assert_str_eq(lwpt_log, "A:r A:R W:w");
     go(&w);
     go(&r);
-    cr_assert_str_eq(order, "A:r A:R W:w W:W R:r R:R");
+    cr_assert_str_eq(lwpt_log, "A:r A:R W:w W:W R:r R:R");
 }
 
 Test(lock, writers_barge_past_waiters, .init = setup, .fini = teardown,
@@ -620,13 +609,13 @@ Test(lock, writers_barge_past_waiters, .init = setup, .fini = teardown,
     cr_assert_eq(Cont_Sws, sws, "the fast path ignored the waiters");
     cr_assert_eq(l.excl_locker, LWP_ThisProcess());
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "", "W found the lock taken and waits again");
+    cr_assert_str_eq(lwpt_log, "", "W found the lock taken and waits again");
 
     ReleaseWriteLock(&l);
     LWP_DispatchProcess();
     go(&r);
     go(&w);
-    cr_assert_str_eq(order, "R:r R:R W:w W:W");
+    cr_assert_str_eq(lwpt_log, "R:r R:R W:w W:W");
 }
 
 Test(lock, lock_release_r_and_w_called_directly, .init = setup,
@@ -648,7 +637,7 @@ Test(lock, lock_release_r_and_w_called_directly, .init = setup,
     cr_assert_eq(l.wait_states, READ_LOCK, "only the writer was woken");
     cr_assert_eq(Cont_Sws, sws);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "", "a reader still holds it");
+    cr_assert_str_eq(lwpt_log, "", "a reader still holds it");
     cr_assert_eq(l.wait_states, READ_LOCK | WRITE_LOCK, "W waits again");
 
     sws = Cont_Sws;
@@ -656,7 +645,7 @@ Test(lock, lock_release_r_and_w_called_directly, .init = setup,
     cr_assert_eq(l.wait_states, WRITE_LOCK, "only the reader was woken");
     cr_assert_eq(Cont_Sws, sws);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "R:r");
+    cr_assert_str_eq(lwpt_log, "R:r");
     cr_assert_eq(CheckLock(&l), 2);
 
     /* With no reader waiting, Lock_ReleaseR falls back to the writers. */
@@ -669,7 +658,7 @@ Test(lock, lock_release_r_and_w_called_directly, .init = setup,
     ReleaseReadLock(&l);
     LWP_DispatchProcess();
     go(&w);
-    cr_assert_str_eq(order, "R:r R:R W:w W:W");
+    cr_assert_str_eq(lwpt_log, "R:r R:R W:w W:W");
     cr_assert_eq(l.num_waiting, 0);
 }
 
@@ -687,7 +676,7 @@ Test(lock, lock_obtain_slow_path_takes_each_type, .init = setup,
     cr_assert_eq(l.num_waiting, 1);
     ReleaseWriteLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "A:1");
+    cr_assert_str_eq(lwpt_log, "A:1");
     cr_assert_eq(CheckLock(&l), 1);
     go(&a);
 
@@ -695,7 +684,7 @@ Test(lock, lock_obtain_slow_path_takes_each_type, .init = setup,
     spawn(&b, TOP);
     ReleaseReadLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "A:1 A:R B:2");
+    cr_assert_str_eq(lwpt_log, "A:1 A:R B:2");
     cr_assert_eq(l.excl_locker, b.pid);
     go(&b);
 
@@ -703,7 +692,7 @@ Test(lock, lock_obtain_slow_path_takes_each_type, .init = setup,
     spawn(&c, TOP);
     ReleaseWriteLock(&l);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "A:1 A:R B:2 B:W C:4");
+    cr_assert_str_eq(lwpt_log, "A:1 A:R B:2 B:W C:4");
     cr_assert_eq(l.excl_locked, SHARED_LOCK);
     go(&c);
     cr_assert_eq(CheckLock(&l), 0);
@@ -728,7 +717,7 @@ Test(lock, equal_priority_writers_hand_off_in_arrival_order, .init = setup,
     cr_assert_eq(l.num_waiting, 3);
     ReleaseWriteLock(&l);
     settle();
-    cr_assert_str_eq(order, "A:w A:W B:w B:W C:w C:W",
+    cr_assert_str_eq(lwpt_log, "A:w A:W B:w B:W C:w C:W",
                      "each holder kept it across a yield; the others "
                      "queued in arrival order");
     cr_assert(a.done && b.done && c.done);
@@ -751,7 +740,7 @@ Test(lock, equal_priority_readers_then_writer_hand_off, .init = setup,
     spawn(&r2, SAME);
     ReleaseWriteLock(&l);
     settle();
-    cr_assert_str_eq(order, "R1:r R2:r R1:R R2:R W:w W:W",
+    cr_assert_str_eq(lwpt_log, "R1:r R2:r R1:R R2:R W:w W:W",
                      "both readers are let in together, then the writer");
     cr_assert(r1.done && w.done && r2.done);
 }
@@ -771,24 +760,24 @@ Test(lock, dual_lock_takes_the_lower_address_first, .init = setup,
     ObtainWriteLock(lo);
     spawn(&a, TOP);
     spawn(&b, TOP);
-    cr_assert_str_eq(order, "");
+    cr_assert_str_eq(lwpt_log, "");
     cr_assert_eq(CheckLock(hi), 0,
                  "neither took the higher lock while waiting for the lower");
     cr_assert_eq(lo->num_waiting, 2);
     ReleaseWriteLock(lo);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "A:d");
+    cr_assert_str_eq(lwpt_log, "A:d");
     cr_assert_eq(lo->excl_locker, a.pid);
     cr_assert_eq(hi->excl_locker, a.pid);
     go(&a);
-    cr_assert_str_eq(order, "A:d A:D B:d");
+    cr_assert_str_eq(lwpt_log, "A:d A:D B:d");
     go(&b);
-    cr_assert_str_eq(order, "A:d A:D B:d B:D");
+    cr_assert_str_eq(lwpt_log, "A:d A:D B:d B:D");
     cr_assert_eq(CheckLock(lo), 0);
     cr_assert_eq(CheckLock(hi), 0);
 }
 
-/* Two LWPs that take the same two locks in opposite argument order, a third
+/* Two LWPs that take the same two locks in opposite argument lwpt_log, a third
  * that holds one of them across yields so the others often have to wait
  * half-way. Taking them in argument order would deadlock. */
 struct dual_worker {
@@ -878,17 +867,17 @@ Test(lock, release_dual_lock_releases_in_argument_order, .init = setup,
     cr_assert_eq(CheckLock(lo), 0);
     cr_assert_eq(CheckLock(hi), 0);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "P:w Q:w", "hi was released (and woken) first");
+    cr_assert_str_eq(lwpt_log, "P:w Q:w", "hi was released (and woken) first");
     go(&p);
     go(&q);
 
-    order[0] = '\0';
+    lwpt_reset();
     ObtainDualLock(hi, WRITE_LOCK, lo, WRITE_LOCK);
     spawn(&p2, TOP);
     spawn(&q2, TOP);
     ReleaseDualLock(lo, WRITE_LOCK, hi, WRITE_LOCK);
     LWP_DispatchProcess();
-    cr_assert_str_eq(order, "Q2:w P2:w", "lo was released first");
+    cr_assert_str_eq(lwpt_log, "Q2:w P2:w", "lo was released first");
     go(&p2);
     go(&q2);
 }

@@ -1,30 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* LWP core: life cycle, queries, rocks and argument checking. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "lwp_test.h"
-
-char lwpt_log[4096];
-
-void lwpt_note(const char *fmt, ...)
-{
-    size_t n = strlen(lwpt_log);
-    va_list ap;
-
-    if (n && n + 1 < sizeof(lwpt_log))
-        lwpt_log[n++] = ' ';
-    va_start(ap, fmt);
-    vsnprintf(lwpt_log + n, sizeof(lwpt_log) - n, fmt, ap);
-    va_end(ap);
-}
-
-void lwpt_reset(void)
-{
-    lwpt_log[0] = '\0';
-}
 
 void lwpt_setup(void)
 {
