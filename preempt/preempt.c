@@ -122,10 +122,28 @@ static int may_cut(const struct lwp_runtime *rt, const void *uc)
            in_exe(pc) && !in_library(pc);
 }
 
+/* The signals the kernel saves in a frame: on x86-64 the frame's mask is
+ * followed by the siginfo, not by the rest of glibc's larger sigset_t. */
+#define KERNEL_SIGSET_BYTES (_NSIG / 8)
+
+/* The handler's return restores the signal mask saved in the frame when
+ * this LWP was cut; other LWPs may have changed the thread's mask since,
+ * and LWPs share it, so the frame gets the mask now in force. (The
+ * handler adds nothing to the mask: SA_NODEFER, empty sa_mask.) */
+static void mask_to_frame(void *ucv)
+{
+    ucontext_t *uc = ucv;
+    sigset_t now;
+
+    if (pthread_sigmask(SIG_SETMASK, NULL, &now) == 0)
+        memcpy(&uc->uc_sigmask, &now, KERNEL_SIGSET_BYTES);
+}
+
 /* Switch with the interrupted FP environment in place, not the default
  * one the kernel gives handlers: other LWPs and the special contexts see
  * the environment as the program left it. What the switches leave when
- * this LWP resumes is what its handler's return restores. */
+ * this LWP resumes (FP environment and signal mask) is what its
+ * handler's return restores. */
 static void dispatch_in_frame(void *uc)
 {
     struct lwp_fpenv env;
@@ -138,6 +156,7 @@ static void dispatch_in_frame(void *uc)
         lwp__fpenv_save(&env);
         lwp__fpenv_to_frame(uc, &env);
     }
+    mask_to_frame(uc);
 }
 
 static void on_tick(int signo, siginfo_t *si, void *uc)

@@ -16,7 +16,10 @@
 /* How long one wait may last, and when to give up altogether. */
 struct echo_io {
     int timeout_ms;  /* per IOMGR_WaitIO call; negative means forever */
-    const int *stop; /* if non-NULL and *stop is set, waits fail at once */
+    /* If non-NULL and *stop is set, waits fail at once. Volatile because a
+     * preemptible LWP may test it in a loop without calls, which the
+     * compiler could otherwise read once. */
+    const volatile int *stop;
 };
 
 /* The integer in `arg` for option -`opt`, which must lie in [min, max];

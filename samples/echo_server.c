@@ -2,7 +2,7 @@
 /*
  * echo_server: a TCP echo server with one LWP per connection.
  *
- *   echo_server [-p port] [-c max_connections] [-s stack_bytes]
+ *   echo_server [-p port] [-c max_connections] [-s stack_bytes] [-H]
  *
  * Listens on 127.0.0.1 only (port 0, the default, lets the kernel pick one)
  * and prints "listening on 127.0.0.1:PORT" once it accepts connections.
@@ -19,6 +19,13 @@
  * and closed at once, so its client sees end of stream immediately instead
  * of hanging in the listen backlog until someone leaves. The summary counts
  * these as rejected.
+ *
+ * With -H, a preemptible CPU hog LWP runs beside the connections at the
+ * same priority, cut every millisecond by PRE_InitPreempt's timer: the
+ * connections keep being served with bounded latency (the hog loses the
+ * CPU at every tick, and the tick also polls IOMGR so that connections
+ * whose data has arrived run). The summary reports the hog's work and
+ * how often it was cut.
  *
  * SIGINT and SIGTERM reach the main LWP as an event through IOMGR_Signal.
  * It then sets `stopping`, cancels the LWPs that wait in IOMGR, waits until
@@ -37,6 +44,7 @@
 #include <unistd.h>
 
 #include <lwp/lwp.h>
+#include <lwp/preempt.h>
 
 #include "echo_common.h"
 
@@ -58,10 +66,13 @@ struct config {
     int port;
     int max_conns;
     int stack;
+    int hog;
 };
 
-static struct config cfg = {0, DEFAULT_MAX_CONNS, DEFAULT_STACK};
-static int stopping;    /* set once by main on SIGINT/SIGTERM */
+static struct config cfg = {0, DEFAULT_MAX_CONNS, DEFAULT_STACK, 0};
+/* Set once by main on SIGINT/SIGTERM. Volatile: the -H hog tests it in a
+ * loop without calls, and main sets it while the hog is cut mid-loop. */
+static volatile int stopping;
 static char stop_event; /* IOMGR_Signal delivers the signals here */
 static char all_gone;   /* signalled when the last LWP has returned */
 static int live;        /* acceptor + connection LWPs not yet returned */
@@ -71,12 +82,14 @@ static int n_open, n_peak; /* connections open now, and at most */
 static unsigned long n_served, n_rejected, n_failed;
 static unsigned long long bytes_echoed;
 static int stack_peak, stack_size; /* deepest use by a connection LWP */
+static volatile unsigned long hog_rounds; /* work done by the -H hog */
 
 static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [-p port (0 = ephemeral)] [-c max_connections "
-            "(default %d)] [-s stack_bytes (default %d)]\n",
+            "(default %d)] [-s stack_bytes (default %d)] [-H (preemptible "
+            "CPU hog beside the connections)]\n",
             argv0, DEFAULT_MAX_CONNS, DEFAULT_STACK);
     exit(2);
 }
@@ -85,7 +98,7 @@ static void parse_options(int argc, char **argv)
 {
     int opt;
 
-    while ((opt = getopt(argc, argv, "p:c:s:h")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:s:Hh")) != -1) {
         switch (opt) {
         case 'p':
             cfg.port = (int)echo_parse_long('p', optarg, 0, 65535);
@@ -95,6 +108,9 @@ static void parse_options(int argc, char **argv)
             break;
         case 's':
             cfg.stack = (int)echo_parse_long('s', optarg, 0, 64 << 20);
+            break;
+        case 'H':
+            cfg.hog = 1;
             break;
         default:
             usage(argv[0]);
@@ -263,6 +279,44 @@ static void acceptor_main(void *arg)
     lwp_gone();
 }
 
+/* The -H hog: pure computation in the program's own code, which only the
+ * preemption timer takes the CPU from. */
+static void hog_main(void *arg)
+{
+    (void)arg;
+    PRE_PreemptMe();
+    while (!stopping)
+        for (int i = 0; i < 1000; i++)
+            hog_rounds++;
+    lwp_gone();
+}
+
+/* The hog is created dormant and resumed just before main waits for the
+ * stop signal: started at once it would run (same priority), be cut, and
+ * the tick's IOMGR poll could deliver SIGTERM before main waits for it. */
+static PROCESS create_hog(void)
+{
+    struct timeval slice = {0, 1000};
+    struct lwp_attr attr = LWP_ATTR_INIT;
+    PROCESS pid = NULL;
+    int rc = PRE_InitPreempt(&slice);
+
+    if (rc != LWP_SUCCESS) {
+        fprintf(stderr, "PRE_InitPreempt: %s\n", LWP_StrError(rc));
+        return NULL;
+    }
+    attr.stacksize = cfg.stack;
+    attr.name = "echo hog";
+    attr.flags = LWP_CREATE_DORMANT;
+    rc = LWP_CreateProcessAttr(&attr, hog_main, NULL, &pid);
+    if (rc != LWP_SUCCESS) {
+        fprintf(stderr, "creating the hog: %s\n", LWP_StrError(rc));
+        return NULL;
+    }
+    live++;
+    return pid;
+}
+
 /* A non-blocking socket listening on 127.0.0.1:port; *bound = its port. */
 static int listen_loopback(int port, int *bound)
 {
@@ -331,6 +385,7 @@ static void stop_all(void)
 
 int main(int argc, char **argv)
 {
+    PROCESS hog = NULL;
     int lfd, rc;
 
     parse_options(argc, argv);
@@ -346,8 +401,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "creating the acceptor: %s\n", LWP_StrError(rc));
         return 1;
     }
+    if (cfg.hog && (hog = create_hog()) == NULL)
+        return 1;
     /* Signals are delivered by the IO MANAGER (priority 0), which cannot
-     * run between here and the wait: main stays runnable until it waits. */
+     * run between here and the wait: main stays runnable until it waits,
+     * and resuming the hog does not yield. */
+    if (hog)
+        LWP_ResumeProcess(hog);
     LWP_WaitProcess(&stop_event);
     stop_all();
     close(lfd);
@@ -358,6 +418,10 @@ int main(int argc, char **argv)
            n_served, n_peak, n_rejected, cfg.max_conns, n_failed, bytes_echoed);
     printf("echo_server: deepest connection stack: %d of %d bytes used\n",
            stack_peak, stack_size);
+    if (cfg.hog)
+        printf("echo_server: hog: %lu million additions, cut %lu times by "
+               "preemption\n",
+               hog_rounds / 1000000, PRE_Preemptions());
     fflush(stdout);
     IOMGR_Finalize();
     return LWP_TerminateProcessSupport() == LWP_SUCCESS ? 0 : 1;

@@ -3,6 +3,8 @@
 #
 # run_echo_test.sh SERVER CLIENT [client options]
 #
+# SERVER_OPTS in the environment adds options to the server's command line
+# (sample_echo_hog passes -H: a preemptible CPU hog runs in the server).
 # The ctest `sample_echo`: starts SERVER (echo_server) on an ephemeral
 # 127.0.0.1 port, then
 #   1. starts a client sending 1 MiB messages and kills it with SIGKILL
@@ -55,7 +57,8 @@ wait_exit() {
     return 0
 }
 
-"$server" -p 0 -c 64 >"$tmp/server.out" 2>"$tmp/server.err" &
+# shellcheck disable=SC2086 # SERVER_OPTS is a list of words
+"$server" -p 0 -c 64 ${SERVER_OPTS:-} >"$tmp/server.out" 2>"$tmp/server.err" &
 spid=$!
 
 # The server prints its port once it listens; give it 10 s.
@@ -96,4 +99,10 @@ cat "$tmp/server.out"
 [ "$sstatus" -eq 0 ] || fail "server exited with status $sstatus"
 grep -q '^echo_server: stopped: ' "$tmp/server.out" ||
     fail "no summary from the server"
+case " ${SERVER_OPTS:-} " in
+*" -H "*)
+    grep -q '^echo_server: hog: .* cut [1-9][0-9]* times' "$tmp/server.out" ||
+        fail "the hog was never preempted"
+    ;;
+esac
 echo "run_echo_test: PASS"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* LWP core: what the context switch must preserve. */
 #include <fenv.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -74,9 +75,6 @@ Test(lwp_arch, callee_saved_registers_survive_a_switch, .init = lwpt_setup,
 }
 #endif
 
-/* glibc's swapcontext saves and restores the FP environment itself, so
- * sharing is a property of the assembly switch only. */
-#ifndef LWP_SWITCH_UCONTEXT
 static void set_round_up(void *arg)
 {
     int *seen = arg;
@@ -98,7 +96,48 @@ Test(lwp_arch, floating_point_environment_is_shared, .init = lwpt_setup,
     cr_assert_eq(seen, FE_TOWARDZERO);
     fesetround(FE_TONEAREST);
 }
-#endif
+
+static int usr2_blocked(void)
+{
+    sigset_t now;
+
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    return sigismember(&now, SIGUSR2);
+}
+
+static void set_usr2_blocked(int blocked)
+{
+    sigset_t one;
+
+    sigemptyset(&one);
+    sigaddset(&one, SIGUSR2);
+    pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &one, NULL);
+}
+
+/* Blocks SIGUSR2, lets main run, then reports what main left. */
+static void block_usr2(void *arg)
+{
+    int *seen = arg;
+
+    set_usr2_blocked(1);
+    LWP_DispatchProcess();
+    *seen = usr2_blocked();
+}
+
+Test(lwp_arch, signal_mask_is_shared, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    static int seen = -1;
+
+    lwpt_spawn(block_usr2, LWP_NORMAL_PRIORITY, &seen, "mask");
+    /* The thread's mask, not an LWP's: swapcontext (the fallback) would
+     * otherwise put back each LWP's own. */
+    cr_assert(usr2_blocked(), "main sees the mask the LWP set");
+    set_usr2_blocked(0);
+    LWP_DispatchProcess();
+    cr_assert_eq(seen, 0, "the LWP sees the mask main set");
+    cr_assert_not(usr2_blocked());
+}
 
 static int depth_sum(int n)
 {

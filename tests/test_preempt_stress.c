@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fenv.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -249,6 +250,64 @@ Test(preempt_stress, shared_rounding_mode_survives_cuts, .timeout = 30)
 Test(preempt_stress, own_rounding_mode_survives_cuts, .timeout = 30)
 {
     run_env_pair("own");
+}
+
+/* ---- The signal mask a cut leaves ----
+ * A cut LWP resumes by returning from the preemption handler, which
+ * restores the mask saved when it was cut. LWPs share the thread's mask,
+ * so a change made meanwhile by another LWP must survive that return. */
+
+static volatile unsigned long mask_checks, mask_bad;
+
+static int usr2_blocked(void)
+{
+    sigset_t now;
+
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    return sigismember(&now, SIGUSR2);
+}
+
+/* Not preemptible: flips SIGUSR2's blocking each time it runs, and checks
+ * that the preemptible hog's turn in between kept the last flip. */
+static void mask_flipper(void *arg)
+{
+    double until = iot_now() + 0.3;
+    sigset_t one;
+    int want = 0;
+
+    (void)arg;
+    sigemptyset(&one);
+    sigaddset(&one, SIGUSR2);
+    while (iot_now() < until) {
+        mask_checks++;
+        if (usr2_blocked() != want)
+            mask_bad++;
+        want = !want;
+        pthread_sigmask(want ? SIG_BLOCK : SIG_UNBLOCK, &one, NULL);
+        LWP_DispatchProcess();
+    }
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    env_stop = 1;
+    env_finish();
+}
+
+Test(preempt_stress, signal_mask_changes_survive_cuts, .timeout = 30)
+{
+    PROCESS me;
+
+    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_MAX_PRIORITY, &me), LWP_SUCCESS);
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    env_left = 2;
+    cr_assert_eq(LWP_CreateProcess(env_hog, 0, LWP_NORMAL_PRIORITY, NULL,
+                                   "hog", NULL), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(mask_flipper, 0, LWP_NORMAL_PRIORITY, NULL,
+                                   "flipper", NULL), LWP_SUCCESS);
+    cr_assert_eq(LWP_WaitProcess(&env_done), LWP_SUCCESS);
+    cr_assert_gt(PRE_Preemptions(), 4, "the hog was cut");
+    cr_assert_gt(mask_checks, 4);
+    cr_assert_eq(mask_bad, 0, "a flip was undone %lu times in %lu checks",
+                 mask_bad, mask_checks);
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
 }
 
 /* ---- A CPU hog does not starve IOMGR ---- */

@@ -42,7 +42,10 @@
  *   - the floating-point environment (fesetround, exception flags),
  *     which LWPs share unless they ask for their own with lwp_fpset;
  *   - the program's own data structures shared between LWPs, exactly as
- *     with threads (LWP's Lock package works under preemption).
+ *     with threads (LWP's Lock package works under preemption). A flag
+ *     that one LWP polls in a loop without calls while another sets it
+ *     must be volatile (or atomic), as for a signal handler: without a
+ *     call in the loop the compiler may read it only once.
  * In a fully static program libc is part of the executable, so a tick may
  * land inside it: such programs must also wrap every libc call that takes
  * a lock (malloc/free, stdio, ...) in a critical section. The same holds
@@ -52,8 +55,11 @@
  *
  * Preemption leaves the interrupted LWP's registers, errno and
  * floating-point registers as they were when it resumes (the kernel saves
- * them around the signal handler). IOMGR_Signal must not be used for the
- * preemption signal.
+ * them around the signal handler). The signal mask and the floating-point
+ * environment stay the thread's, shared by all LWPs: a change another LWP
+ * made while this one was cut is still in force when it resumes (unless
+ * the LWP has its own environment, lwp_fpset). IOMGR_Signal must not be
+ * used for the preemption signal.
  */
 #ifndef LWP_PREEMPT_H
 #define LWP_PREEMPT_H

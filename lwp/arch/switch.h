@@ -5,9 +5,10 @@
  * pointer (the callee-saved registers sit on its stack); with the portable
  * fallback, a ucontext_t. Nothing outside lwp/arch/ knows about registers.
  *
- * Neither implementation saves the signal mask or the floating-point
- * environment, except that swapcontext() (the fallback) saves the signal
- * mask because glibc gives no way not to.
+ * The signal mask and the floating-point environment belong to the thread
+ * and are shared by its LWPs: the assembly switch does not touch them, and
+ * the fallback undoes what swapcontext() does to them (see
+ * switch_ucontext.c).
  */
 #ifndef LWP_ARCH_SWITCH_H
 #define LWP_ARCH_SWITCH_H
