@@ -28,8 +28,18 @@ void lwpt_slurp(FILE *f, char *buf, size_t cap);
 
 /* Non-zero when running under valgrind, which cannot hold as many
  * mappings as the scale tests make nor deliver guard-page faults the way
- * the kernel does. */
+ * the kernel does (support/valgrind_probe.c). */
 int lwpt_under_valgrind(void);
+
+/* Valgrind computes SSE arithmetic in round-to-nearest whatever MXCSR
+ * says and raises no MXCSR exception flags, so a test that tells rounding
+ * modes or flags apart by their results cannot run under it. */
+#define LWPT_SKIP_FP_MODES_UNDER_VALGRIND()                                   \
+    do {                                                                      \
+        if (lwpt_under_valgrind())                                            \
+            cr_skip_test("valgrind computes in round-to-nearest only and "    \
+                         "sets no exception flags");                          \
+    } while (0)
 
 /* Entry points that signal / wait on the event given as their argument. */
 void lwpt_signal(void *event);

@@ -1353,6 +1353,7 @@ static void assert_fp_checks(int n)
 Test(context, fp_rounding_mode_is_per_lwp, .init = ctx_setup,
      .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     enum { N = 200 };
     PROCESS a, b;
 
@@ -1369,6 +1370,7 @@ Test(context, fp_rounding_mode_is_per_lwp, .init = ctx_setup,
 Test(context, fp_lwps_without_fpset_keep_the_shared_mode, .init = ctx_setup,
      .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     enum { N = 100 };
     PROCESS a, b;
 
@@ -1400,6 +1402,7 @@ static void fp_copy_turn(char me, int turn)
 Test(context, fpset_copies_the_shared_environment_of_that_moment,
      .init = ctx_setup, .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     unsigned char buf[LWP_CTX_FP_SIZE];
     PROCESS a = spawn_turn_taker("a");
 
@@ -1437,6 +1440,7 @@ static void fp_flags_turn(char me, int turn)
 Test(context, fp_exception_flags_are_per_lwp, .init = ctx_setup,
      .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     PROCESS a = spawn_turn_taker("a");
     PROCESS b = spawn_turn_taker("b");
 
@@ -1465,6 +1469,7 @@ static void remove_own_fp(char me, int turn)
 Test(context, ctxremove_fp_of_the_running_lwp_restores_the_shared_env,
      .init = ctx_setup, .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     PROCESS a = spawn_turn_taker("a");
 
     measure_rounding();
@@ -1490,6 +1495,7 @@ static void record_toward_zero(char me, int turn)
 Test(context, fpset_by_an_lwp_with_its_own_env_copies_the_shared_one,
      .init = ctx_setup, .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     PROCESS a = spawn_turn_taker("a");
 
     measure_rounding();
@@ -1545,6 +1551,7 @@ static void go_upward_and_set_errno(char me, int turn)
 Test(context, own_fp_mode_and_errno_of_an_exiting_lwp_do_not_leak,
      .init = ctx_setup, .fini = ctx_teardown)
 {
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     PROCESS a = spawn(take_one_turn, HIGH, "a");
     int saved;
 

@@ -262,7 +262,9 @@ static void low_priority_worker(void *arg)
 
 Test(iomgr_loop, priority_zero_lwps_share_the_cpu_with_the_manager)
 {
-    struct timeval tv = {0, 10000};
+    /* Long enough that the timeout cannot expire before the first loop
+     * pass even under valgrind, which would make main runnable first. */
+    struct timeval tv = {0, 100000};
 
     iot_spawn(low_priority_worker, 0, NULL);
     cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);

@@ -29,13 +29,6 @@ PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name)
     return pid;
 }
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define LWPT_HAVE_VALGRIND 1
-#endif
-#endif
-
 void lwpt_spin_ms(long ms)
 {
     struct timespec t0, t;
@@ -54,14 +47,6 @@ void lwpt_slurp(FILE *f, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
-int lwpt_under_valgrind(void)
-{
-#ifdef LWPT_HAVE_VALGRIND
-    return RUNNING_ON_VALGRIND;
-#else
-    return 0;
-#endif
-}
 
 void lwpt_signal(void *event)
 {
