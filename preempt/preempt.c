@@ -122,10 +122,6 @@ static int may_cut(const struct lwp_runtime *rt, const void *uc)
            in_exe(pc) && !in_library(pc);
 }
 
-/* The signals the kernel saves in a frame: on x86-64 the frame's mask is
- * followed by the siginfo, not by the rest of glibc's larger sigset_t. */
-#define KERNEL_SIGSET_BYTES (_NSIG / 8)
-
 /* The handler's return restores the signal mask saved in the frame when
  * this LWP was cut; other LWPs may have changed the thread's mask since,
  * and LWPs share it, so the frame gets the mask now in force. (The
@@ -136,7 +132,7 @@ static void mask_to_frame(void *ucv)
     sigset_t now;
 
     if (pthread_sigmask(SIG_SETMASK, NULL, &now) == 0)
-        memcpy(&uc->uc_sigmask, &now, KERNEL_SIGSET_BYTES);
+        memcpy(&uc->uc_sigmask, &now, LWP_KERNEL_SIGSET_BYTES);
 }
 
 /* Switch with the interrupted FP environment in place, not the default

@@ -220,21 +220,33 @@ static void env_yielder(void *arg)
     env_finish();
 }
 
-static void run_env_pair(void *hog_arg)
+static void init_with_preemption(void)
 {
     PROCESS me;
 
-    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     cr_assert_eq(LWP_Init(LWP_VERSION, LWP_MAX_PRIORITY, &me), LWP_SUCCESS);
-    fesetround(FE_UPWARD);
     cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+}
+
+/* env_hog(hog_arg) beside a non-preemptible `other`, which sets env_stop;
+ * returns once both have finished, the hog having been cut. */
+static void run_beside_hog(void *hog_arg, void (*other)(void *))
+{
     env_left = 2;
     cr_assert_eq(LWP_CreateProcess(env_hog, 0, LWP_NORMAL_PRIORITY, hog_arg,
                                    "hog", NULL), LWP_SUCCESS);
-    cr_assert_eq(LWP_CreateProcess(env_yielder, 0, LWP_NORMAL_PRIORITY, NULL,
-                                   "yielder", NULL), LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(other, 0, LWP_NORMAL_PRIORITY, NULL,
+                                   "other", NULL), LWP_SUCCESS);
     cr_assert_eq(LWP_WaitProcess(&env_done), LWP_SUCCESS);
     cr_assert_gt(PRE_Preemptions(), 4, "the hog was cut");
+}
+
+static void run_env_pair(void *hog_arg)
+{
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
+    init_with_preemption();
+    fesetround(FE_UPWARD);
+    run_beside_hog(hog_arg, env_yielder);
     cr_assert_gt(env_checks, 4);
     cr_assert_eq(env_bad_shared, 0, "the shared mode was lost %lu times",
                  env_bad_shared);
@@ -295,21 +307,12 @@ static void mask_flipper(void *arg)
 
 Test(preempt_stress, signal_mask_changes_survive_cuts, .timeout = 30)
 {
-    PROCESS me;
-
     /* Valgrind restores a handler's mask from its own copy of the frame,
      * so it cannot show the library's edit of the kernel's. */
     if (lwpt_under_valgrind())
         cr_skip_test("valgrind ignores a handler's change to uc_sigmask");
-    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_MAX_PRIORITY, &me), LWP_SUCCESS);
-    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
-    env_left = 2;
-    cr_assert_eq(LWP_CreateProcess(env_hog, 0, LWP_NORMAL_PRIORITY, NULL,
-                                   "hog", NULL), LWP_SUCCESS);
-    cr_assert_eq(LWP_CreateProcess(mask_flipper, 0, LWP_NORMAL_PRIORITY, NULL,
-                                   "flipper", NULL), LWP_SUCCESS);
-    cr_assert_eq(LWP_WaitProcess(&env_done), LWP_SUCCESS);
-    cr_assert_gt(PRE_Preemptions(), 4, "the hog was cut");
+    init_with_preemption();
+    run_beside_hog(NULL, mask_flipper);
     cr_assert_gt(mask_checks, 4);
     cr_assert_eq(mask_bad, 0, "a flip was undone %lu times in %lu checks",
                  mask_bad, mask_checks);

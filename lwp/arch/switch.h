@@ -13,8 +13,15 @@
 #ifndef LWP_ARCH_SWITCH_H
 #define LWP_ARCH_SWITCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The bytes of a signal mask the kernel reads and writes (in a signal
+ * frame, and through the system call swapcontext makes): the rest of
+ * glibc's larger sigset_t may hold stale bytes, and on x86-64 a frame's
+ * mask is followed by the siginfo, not by room for the rest. */
+#define LWP_KERNEL_SIGSET_BYTES (_NSIG / 8)
 
 #ifdef LWP_SWITCH_UCONTEXT
 #include <ucontext.h>

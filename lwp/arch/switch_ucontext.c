@@ -25,10 +25,6 @@
 #include "fpenv.h"
 #include "switch.h"
 
-/* The signals the kernel knows of: swapcontext saves no more than these,
- * so the rest of a sigset_t may hold stale bytes. */
-#define KERNEL_SIGSET_BYTES (_NSIG / 8)
-
 /* The context the last swap left; valid until the resumed LWP's own code
  * runs (an exited LWP is freed only after the switch). */
 static struct lwp_arch_ctx *swapped_from;
@@ -38,7 +34,7 @@ static void keep_thread_mask(const sigset_t *resumed_with)
     const sigset_t *before = &swapped_from->uc.uc_sigmask;
 
     if (!resumed_with ||
-        memcmp(before, resumed_with, KERNEL_SIGSET_BYTES) != 0)
+        memcmp(before, resumed_with, LWP_KERNEL_SIGSET_BYTES) != 0)
         pthread_sigmask(SIG_SETMASK, before, NULL);
 }
 
