@@ -7,7 +7,8 @@
  *     taskset -c 1 bench_echo [--quick] [--runs N] [--no-pin] [--conns N]
  *
  * Each measurement forks a server (ours through IOMGR_WaitIO, ours through
- * IOMGR_Select, libev, ST) on a fresh 127.0.0.1 socket and a client
+ * IOMGR_Select, libev, libev reading into a stack-sized block per
+ * connection, ST) on a fresh 127.0.0.1 socket and a client
  * process (bench_echo_client.c) that keeps 1, 100, 1,000 or 10,000
  * connections in lock-step: warm-up, then a timed window. Per server and
  * connection count it prints round trips per second, p50 and p99 latency
@@ -55,7 +56,7 @@ static int conn_counts[] = {1, 100, 1000, 10000};
 static int n_counts = (int)(sizeof(conn_counts) / sizeof(conn_counts[0]));
 
 static const char *const kind_names[ECHO_KINDS] = {"waitio", "select", "libev",
-                                                   "st"};
+                                                   "libevstk", "st"};
 
 static int opt_runs = 5;
 static int opt_quick;
@@ -85,7 +86,8 @@ static int server_main(void *arg)
         echo_serve_lwp(sa->lfd, sa->kind == ECHO_SELECT);
         break;
     case ECHO_LIBEV:
-        echo_serve_libev(sa->lfd);
+    case ECHO_LIBEV_STACK:
+        echo_serve_libev(sa->lfd, sa->kind == ECHO_LIBEV_STACK);
         break;
     default:
         echo_serve_st(sa->lfd);
@@ -238,6 +240,8 @@ static void report(int conns, const struct figures *f)
     print_fig(conns, "client", "cpu_us", f[ECHO_LIBEV].cli, "us");
     for (int k = ECHO_WAITIO; k <= ECHO_SELECT; k++) {
         print_ratio(conns, k, "cpu", ECHO_LIBEV, f[k].cpu, f[ECHO_LIBEV].cpu);
+        print_ratio(conns, k, "cpu", ECHO_LIBEV_STACK, f[k].cpu,
+                    f[ECHO_LIBEV_STACK].cpu);
         print_ratio(conns, k, "cpu", ECHO_ST, f[k].cpu, f[ECHO_ST].cpu);
         print_ratio(conns, k, "rtps", ECHO_LIBEV, f[k].rtps,
                     f[ECHO_LIBEV].rtps);

@@ -13,7 +13,14 @@
 #define ECHO_BUF 512 /* read buffer of every server */
 
 /* Servers, in the order they take turns within a run. */
-enum echo_kind { ECHO_WAITIO, ECHO_SELECT, ECHO_LIBEV, ECHO_ST, ECHO_KINDS };
+enum echo_kind {
+    ECHO_WAITIO,
+    ECHO_SELECT,
+    ECHO_LIBEV,
+    ECHO_LIBEV_STACK,
+    ECHO_ST,
+    ECHO_KINDS
+};
 
 /* What the client does: `conns` connections to 127.0.0.1:port kept in
  * lock-step for warm_s seconds, then measured for run_s seconds. */
@@ -46,9 +53,11 @@ int echo_client(const struct echo_load *load);
  * socket until killed; returns only on a set-up error. */
 void echo_serve_lwp(int lfd, int select_path);
 
-/* bench_echo_peers.c: the same service written for libev and for State
- * Threads. echo_serve_st returns at once when ST is not built in. */
-void echo_serve_libev(int lfd);
+/* bench_echo_peers.c: the same service written for libev (with
+ * stack_blocks, each connection reading into a stack-sized block of its
+ * own: see there) and for State Threads. echo_serve_st returns at once
+ * when ST is not built in. */
+void echo_serve_libev(int lfd, int stack_blocks);
 void echo_serve_st(int lfd);
 int echo_have_st(void);
 /* ST's event system as echo_serve_st will choose it ("poll", "epoll"...),

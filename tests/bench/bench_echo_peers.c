@@ -5,6 +5,12 @@
  * - libev: one ev_io per connection, called back when it is readable,
  *   reads and writes the bytes back. No threads, no stacks: the practical
  *   limit for one core, and the loop IOMGR itself sits on.
+ * - libev with stack memory ("libevstk"): the same, but each connection
+ *   reads into the top of its own 32 KiB block, mapped with a guard page
+ *   below as an LWP stack is. That is the least memory a server of one
+ *   stack per connection touches (a page of its own per connection per
+ *   round trip), so ours against it is what LWPs and IOMGR cost beyond
+ *   that floor.
  * - State Threads: one ST thread per connection in st_read/st_write, the
  *   closest relative of an LWP server. Debian builds ST without epoll, so
  *   it runs on poll(2) (select(2) stops at 1,024 fds); the header line of
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,43 +45,98 @@ void echo_nodelay(int fd)
 
 /* ---- libev ---- */
 
+/* A connection; `block` is NULL for the plain libev server. */
+struct libev_conn {
+    ev_io w; /* first member: the callback casts the watcher back */
+    char *block;
+};
+
+#define STK_BLOCK (32 * 1024) /* as the LWP server's connection stacks */
+
+static int with_blocks; /* serving as libevstk */
+
 /* One message is in flight per connection, so a write never comes up
  * short here; if it ever did the connection is dropped, and the client
- * reports the run as failed rather than measuring a broken server. */
-static void libev_readable(struct ev_loop *loop, ev_io *w, int revents)
+ * reports the run as failed rather than measuring a broken server.
+ * Returns 0 when the connection is over. */
+static int echo_once(int fd, char *buf)
 {
-    char buf[ECHO_BUF];
-    ssize_t n = read(w->fd, buf, sizeof(buf));
+    ssize_t n = read(fd, buf, ECHO_BUF);
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n > 0 && write(w->fd, buf, (size_t)n) == n)
+        return 1;
+    return n > 0 && write(fd, buf, (size_t)n) == n;
+}
+
+static void conn_free(struct libev_conn *c)
+{
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (c->block)
+        munmap(c->block - page, (size_t)page + STK_BLOCK);
+    free(c);
+}
+
+static void libev_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct libev_conn *c = (struct libev_conn *)w;
+    char stack_buf[ECHO_BUF];
+
+    /* The top of the block, where an LWP's first frame would be. */
+    if (echo_once(w->fd,
+                  c->block ? c->block + STK_BLOCK - ECHO_BUF : stack_buf))
         return;
     ev_io_stop(loop, w);
     close(w->fd);
-    free(w);
+    conn_free(c);
+}
+
+/* A 32 KiB block with a guard page below, as lwp_stack.c maps a stack. */
+static char *map_block(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *base = mmap(NULL, (size_t)page + STK_BLOCK, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+    if (base == MAP_FAILED)
+        return NULL;
+    if (mprotect(base, (size_t)page, PROT_NONE) != 0) {
+        munmap(base, (size_t)page + STK_BLOCK);
+        return NULL;
+    }
+    return base + page;
+}
+
+static struct libev_conn *conn_new(void)
+{
+    struct libev_conn *c = calloc(1, sizeof(*c));
+
+    if (c && with_blocks && !(c->block = map_block())) {
+        free(c);
+        return NULL;
+    }
+    return c;
 }
 
 static void libev_accept(struct ev_loop *loop, ev_io *lw, int revents)
 {
     for (;;) {
         int fd = accept4(lw->fd, NULL, NULL, SOCK_NONBLOCK);
-        ev_io *w;
+        struct libev_conn *c;
 
         if (fd < 0)
             return;
-        w = malloc(sizeof(*w));
-        if (!w) {
+        if (!(c = conn_new())) {
             close(fd);
             return;
         }
         echo_nodelay(fd);
-        ev_io_init(w, libev_readable, fd, EV_READ);
-        ev_io_start(loop, w);
+        ev_io_init(&c->w, libev_readable, fd, EV_READ);
+        ev_io_start(loop, &c->w);
     }
 }
 
-void echo_serve_libev(int lfd)
+void echo_serve_libev(int lfd, int stack_blocks)
 {
     struct ev_loop *loop = ev_default_loop(0);
     ev_io lw;
@@ -83,6 +145,7 @@ void echo_serve_libev(int lfd)
         fprintf(stderr, "bench_echo: ev_default_loop failed\n");
         return;
     }
+    with_blocks = stack_blocks;
     ev_io_init(&lw, libev_accept, lfd, EV_READ);
     ev_io_start(loop, &lw);
     ev_run(loop, 0);
