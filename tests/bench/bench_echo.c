@@ -12,7 +12,8 @@
  * process (bench_echo_client.c) that keeps 1, 100, 1,000 or 10,000
  * connections in lock-step: warm-up, then a timed window. Per server and
  * connection count it prints round trips per second, p50 and p99 latency
- * and the server's CPU per round trip, then ours / peer ratios. CPU per
+ * and the server's CPU per round trip (medians over the runs), then ours /
+ * peer ratios (the median of each run's ratio). CPU per
  * round trip is the steadier figure: throughput and latency also depend
  * on how the kernel schedules the two processes.
  *
@@ -186,6 +187,11 @@ struct figures {
     double rtps, p50, p99, cpu, cli;
 };
 
+/* One server's runs at one connection count. */
+typedef struct echo_result echo_runs[MAX_RUNS];
+
+#define FIELD(res, offset) (*(const double *)((const char *)(res) + (offset)))
+
 /* Median of one field over the successful runs, or BENCH_SKIPPED. */
 static double median_of(const struct echo_result *res, int runs, size_t offset)
 {
@@ -194,7 +200,7 @@ static double median_of(const struct echo_result *res, int runs, size_t offset)
 
     for (int r = 0; r < runs; r++)
         if (res[r].ok)
-            v[n++] = *(const double *)((const char *)&res[r] + offset);
+            v[n++] = FIELD(&res[r], offset);
     return n ? bench_median(v, n) : BENCH_SKIPPED;
 }
 
@@ -219,19 +225,42 @@ static void print_fig(int conns, const char *who, const char *what, double v,
     bench_print(name, v, unit);
 }
 
+/* Median, over the runs where both servers succeeded, of ours / peer for
+ * one field. A run's servers are measured seconds apart, so each ratio
+ * compares them under the same machine conditions: steadier than a ratio
+ * of medians when the machine's speed drifts from run to run. */
+static double median_ratio(const struct echo_result *ours,
+                           const struct echo_result *peer, int runs,
+                           size_t offset)
+{
+    double v[MAX_RUNS];
+    int n = 0;
+
+    for (int r = 0; r < runs; r++)
+        if (ours[r].ok && peer[r].ok && FIELD(&peer[r], offset) > 0.0)
+            v[n++] = FIELD(&ours[r], offset) / FIELD(&peer[r], offset);
+    return n ? bench_median(v, n) : BENCH_SKIPPED;
+}
+
 static void print_ratio(int conns, int ours, const char *what, int peer,
-                        double num, double den)
+                        size_t offset, const echo_runs *res, int runs)
 {
     char name[96];
 
     snprintf(name, sizeof(name), "echo_%d_%s_%s_vs_%s", conns, kind_names[ours],
              what, kind_names[peer]);
-    bench_ratio(name, num, den);
+    bench_ratio(name, median_ratio(res[ours], res[peer], runs, offset), 1.0);
 }
 
-static void report(int conns, const struct figures *f)
+static void report(int conns, const echo_runs *res, int runs)
 {
+    const size_t cpu = offsetof(struct echo_result, srv_cpu_us),
+                 rtps = offsetof(struct echo_result, rtps),
+                 p99 = offsetof(struct echo_result, p99_us);
+    struct figures f[ECHO_KINDS];
+
     for (int k = 0; k < ECHO_KINDS; k++) {
+        f[k] = medians(res[k], runs);
         print_fig(conns, kind_names[k], "rtps", f[k].rtps, "rt/s");
         print_fig(conns, kind_names[k], "p50_us", f[k].p50, "us");
         print_fig(conns, kind_names[k], "p99_us", f[k].p99, "us");
@@ -239,14 +268,12 @@ static void report(int conns, const struct figures *f)
     }
     print_fig(conns, "client", "cpu_us", f[ECHO_LIBEV].cli, "us");
     for (int k = ECHO_WAITIO; k <= ECHO_SELECT; k++) {
-        print_ratio(conns, k, "cpu", ECHO_LIBEV, f[k].cpu, f[ECHO_LIBEV].cpu);
-        print_ratio(conns, k, "cpu", ECHO_LIBEV_STACK, f[k].cpu,
-                    f[ECHO_LIBEV_STACK].cpu);
-        print_ratio(conns, k, "cpu", ECHO_ST, f[k].cpu, f[ECHO_ST].cpu);
-        print_ratio(conns, k, "rtps", ECHO_LIBEV, f[k].rtps,
-                    f[ECHO_LIBEV].rtps);
-        print_ratio(conns, k, "rtps", ECHO_ST, f[k].rtps, f[ECHO_ST].rtps);
-        print_ratio(conns, k, "p99", ECHO_LIBEV, f[k].p99, f[ECHO_LIBEV].p99);
+        print_ratio(conns, k, "cpu", ECHO_LIBEV, cpu, res, runs);
+        print_ratio(conns, k, "cpu", ECHO_LIBEV_STACK, cpu, res, runs);
+        print_ratio(conns, k, "cpu", ECHO_ST, cpu, res, runs);
+        print_ratio(conns, k, "rtps", ECHO_LIBEV, rtps, res, runs);
+        print_ratio(conns, k, "rtps", ECHO_ST, rtps, res, runs);
+        print_ratio(conns, k, "p99", ECHO_LIBEV, p99, res, runs);
     }
 }
 
@@ -261,8 +288,7 @@ static int kind_available(int kind, int conns)
  * one run only of 10,000 connections, whose set-up alone takes a second. */
 static void one_count(int conns)
 {
-    static struct echo_result res[ECHO_KINDS][MAX_RUNS];
-    struct figures f[ECHO_KINDS];
+    static echo_runs res[ECHO_KINDS];
     int runs = opt_quick && conns >= QUICK_BIG ? 1 : opt_runs;
 
     memset(res, 0, sizeof(res));
@@ -270,9 +296,7 @@ static void one_count(int conns)
         for (int k = 0; k < ECHO_KINDS; k++)
             if (kind_available(k, conns))
                 res[k][r] = measure(k, conns);
-    for (int k = 0; k < ECHO_KINDS; k++)
-        f[k] = medians(res[k], runs);
-    report(conns, f);
+    report(conns, res, runs);
 }
 
 /* ---- Set-up ---- */
