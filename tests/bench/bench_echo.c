@@ -274,6 +274,7 @@ static void report(int conns, const echo_runs *res, int runs)
         print_ratio(conns, k, "rtps", ECHO_LIBEV, rtps, res, runs);
         print_ratio(conns, k, "rtps", ECHO_ST, rtps, res, runs);
         print_ratio(conns, k, "p99", ECHO_LIBEV, p99, res, runs);
+        print_ratio(conns, k, "p99", ECHO_LIBEV_STACK, p99, res, runs);
     }
 }
 
