@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IOMGR's private state. A selecting LWP's request lives in its own stack
- * frame (IOMGR_Select/IOMGR_WaitIO), found through its PCB (io_req) while
+ * frame (IOMGR_Select/IOMGR_WaitIO), or for a shared-stack LWP in a buffer
+ * its PCB keeps (io_heap), found through its PCB (io_req) while
  * it waits; nothing in the manager outlives the call that made it, so a
  * destroyed, cancelled or woken LWP leaves nothing behind to touch. There
  * is deliberately no list of requests: linking one into a list would touch

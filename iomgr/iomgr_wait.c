@@ -243,11 +243,43 @@ static int poll_one(int fd, int events)
     return got;
 }
 
+/* Where the request of a waiting LWP lives: in its own stack frame, or,
+ * for a shared-stack LWP (whose stack is elsewhere while it waits), in a
+ * buffer its PCB keeps for its life. */
+static struct iomgr_req *heap_req(struct lwp_pcb *cur)
+{
+    if (!cur->io_heap)
+        cur->io_heap = aligned_alloc(64, sizeof(struct iomgr_req));
+    return cur->io_heap;
+}
+
+static int waitio_req(struct iomgr *m, struct iomgr_req *r, int fd,
+                      int events, struct timeval *timeout)
+{
+    struct iomgr_watch *w = &r->inline_watch[0];
+
+    r->watch = w;
+    r->nwatch = 1;
+    r->nexcept = 0;
+    w->fd = fd;
+    w->want = events;
+    w->got = 0;
+    wait_req(m, r, timeout);
+    return r->state == IOMGR_READY ? w->got : outcome(r);
+}
+
+static int __attribute__((noinline))
+waitio_on_stack(struct iomgr *m, int fd, int events, struct timeval *timeout)
+{
+    struct iomgr_req r;
+
+    return waitio_req(m, &r, fd, events, timeout);
+}
+
 int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
 {
     struct iomgr *m = iomgr__entry();
-    struct iomgr_req r;
-    struct iomgr_watch *w = &r.inline_watch[0];
+    struct lwp_pcb *cur;
 
     if (!m)
         return lwp__no_rt();
@@ -264,14 +296,14 @@ int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
         return poll_one(fd, events);
     if (take_pending_qsignal())
         return -1;
-    r.watch = w;
-    r.nwatch = 1;
-    r.nexcept = 0;
-    w->fd = fd;
-    w->want = events;
-    w->got = 0;
-    wait_req(m, &r, timeout);
-    return r.state == IOMGR_READY ? w->got : outcome(&r);
+    cur = lwp__rt->current;
+    if (!(cur->xflags & LWP_XF_SHARED))
+        return waitio_on_stack(m, fd, events, timeout);
+    if (!heap_req(cur)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return waitio_req(m, cur->io_heap, fd, events, timeout);
 }
 
 /* ---- IOMGR_Select ---- */
@@ -420,12 +452,43 @@ static int poll_select(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
     return select(nfds, rs, ws, es, &zero);
 }
 
+static int select_req(struct iomgr *m, struct iomgr_req *r, int nfds,
+                      fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                      struct timeval *timeout)
+{
+    int rc;
+
+    if (collect(r, nfds, readfds, writefds, exceptfds) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* An exceptional condition already there is not waited for. */
+    if (r->nexcept && poll_except(r)) {
+        r->state = IOMGR_READY;
+        r->linked = 0;
+    } else {
+        wait_req(m, r, timeout);
+    }
+    rc = report(r, nfds, readfds, writefds, exceptfds);
+    if (r->watch != r->inline_watch)
+        free(r->watch);
+    return rc;
+}
+
+static int __attribute__((noinline))
+select_on_stack(struct iomgr *m, int nfds, fd_set *readfds,
+                fd_set *writefds, fd_set *exceptfds, struct timeval *timeout)
+{
+    struct iomgr_req r;
+
+    return select_req(m, &r, nfds, readfds, writefds, exceptfds, timeout);
+}
+
 int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
                  fd_set *exceptfds, struct timeval *timeout)
 {
     struct iomgr *m = iomgr__entry();
-    struct iomgr_req r;
-    int rc;
+    struct lwp_pcb *cur;
 
     if (!m)
         return lwp__no_rt();
@@ -439,21 +502,16 @@ int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
         clear_sets(nfds, readfds, writefds, exceptfds);
         return -1;
     }
-    if (collect(&r, nfds, readfds, writefds, exceptfds) != 0) {
+    cur = lwp__rt->current;
+    if (!(cur->xflags & LWP_XF_SHARED))
+        return select_on_stack(m, nfds, readfds, writefds, exceptfds,
+                               timeout);
+    if (!heap_req(cur)) {
         errno = ENOMEM;
         return -1;
     }
-    /* An exceptional condition already there is not waited for. */
-    if (r.nexcept && poll_except(&r)) {
-        r.state = IOMGR_READY;
-        r.linked = 0;
-    } else {
-        wait_req(m, &r, timeout);
-    }
-    rc = report(&r, nfds, readfds, writefds, exceptfds);
-    if (r.watch != r.inline_watch)
-        free(r.watch);
-    return rc;
+    return select_req(m, cur->io_heap, nfds, readfds, writefds, exceptfds,
+                      timeout);
 }
 
 int IOMGR_Sleep(int seconds)

@@ -15,7 +15,8 @@
 #include "lwp_sched_inline.h"
 
 #define CREATE_FLAGS                                                         \
-    (LWP_CREATE_DORMANT | LWP_CREATE_JOINABLE | LWP_CREATE_SHARE_GROUP)
+    (LWP_CREATE_DORMANT | LWP_CREATE_JOINABLE | LWP_CREATE_SHARE_GROUP |    \
+     LWP_CREATE_SHARED_STACK)
 
 int LWP_CreateProcessAttr(const struct lwp_attr *attr, void (*ep)(void *),
                           void *parm, PROCESS *pid)
@@ -147,7 +148,8 @@ int LWP_WaitExit(PROCESS pid, int *status)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p, *cur;
-    struct lwp_joiner self, **tail;
+    struct lwp_joiner *self, **tail;
+    int got;
 
     if (!rt)
         return lwp__no_rt();
@@ -158,24 +160,26 @@ int LWP_WaitExit(PROCESS pid, int *status)
     if (p == cur)
         return LWP_EWAITSELF;
     if (p->state == LWP_ST_ZOMBIE) {
-        self.status = p->exit_status;
+        got = p->exit_status;
         lwp__pcb_release(rt, p);
     } else {
+        self = &cur->join;
         for (tail = &p->joiners; *tail; tail = &(*tail)->next)
             ;
-        self.next = NULL;
-        self.waiter = cur;
-        self.target = p;
-        *tail = &self;
+        self->next = NULL;
+        self->waiter = cur;
+        self->target = p;
+        *tail = self;
         p->xflags |= LWP_XF_JOINERS;
-        cur->joining = &self;
+        cur->joining = self;
         cur->xflags |= LWP_XF_JOINING;
         /* The exit signals the record's address, private to this wait. */
-        while (self.target)
-            (void)LWP_WaitProcess(&self);
+        while (self->target)
+            (void)LWP_WaitProcess(self);
+        got = self->status;
     }
     if (status)
-        *status = self.status;
+        *status = got;
     return LWP_SUCCESS;
 }
 

@@ -62,8 +62,9 @@ enum lwp_state {
 #define LWP_XF_JOINABLE 0x4 /* LWP_CREATE_JOINABLE */
 #define LWP_XF_JOINERS 0x8  /* others are in LWP_WaitExit on it */
 #define LWP_XF_JOINING 0x10 /* is in LWP_WaitExit itself */
+#define LWP_XF_SHARED 0x20  /* LWP_CREATE_SHARED_STACK (lwp_shared.c) */
 /* What a recycled LWP keeps. */
-#define LWP_XF_KEPT (LWP_XF_JOINABLE | LWP_XF_JOINERS)
+#define LWP_XF_KEPT (LWP_XF_JOINABLE | LWP_XF_JOINERS | LWP_XF_SHARED)
 
 /* A suspended LWP that waits keeps waiting, with its count of events
  * still needed (waitcnt) raised, or its QWait semaphore (qpending)
@@ -92,7 +93,8 @@ struct lwp_evtable {
     size_t count;                  /* addresses with at least one waiter */
 };
 
-/* An LWP in LWP_WaitExit, on its own stack: linked into the target's
+/* An LWP in LWP_WaitExit, in its PCB (not its stack, which a shared-stack
+ * LWP does not have in place while it waits): linked into the target's
  * joiners until the target ends and fills in `status`. */
 struct lwp_joiner {
     struct lwp_joiner *next;
@@ -134,6 +136,14 @@ struct lwp_pcb {
     int exit_status;             /* once DEAD or ZOMBIE */
     struct lwp_joiner *joiners;  /* in LWP_WaitExit on this one (FIFO) */
     struct lwp_joiner *joining;  /* this one's, while in LWP_WaitExit */
+    struct lwp_joiner join;      /* the record LWP_WaitExit links */
+    /* A shared-stack LWP's live stack while another one has the shared
+     * stack (lwp_shared.c): sh_len bytes that go back below the top. */
+    char *sh_save;
+    uint32_t sh_len, sh_cap;
+    uint32_t sh_hw;              /* deepest sh_len seen: LWP_StackUsed */
+    uint8_t sh_fresh;            /* not started: its first frame is due */
+    void *io_heap;               /* IOMGR's request for a shared-stack LWP */
     struct lwp_ctxslot *ctxs;    /* special contexts, by cookie */
     int nrocks;
     int rock_tags[LWP_MAXROCKS]; /* apart from the values: no padding */
@@ -171,8 +181,11 @@ struct lwp_arena {
 
 #define LWP_STACK_CLASSES 8
 
+struct lwp_shared;
+
 struct lwp_runtime {
     struct lwp_pcb *current;
+    struct lwp_pcb *stack_owner;     /* whose live stack the shared one holds */
     struct lwp_pcb *runq[LWP_NPRIO]; /* head = running or next to run */
     unsigned int runmask;            /* bit p set: runq[p] non-empty */
     int protect;                     /* LWP_ProtectStacks mode */
@@ -201,6 +214,7 @@ struct lwp_runtime {
     int on_valgrind;                 /* RUNNING_ON_VALGRIND at LWP_Init */
     size_t guarded, guarded_max;     /* stacks with own mapping, limit */
     struct lwp_arena *arenas;
+    struct lwp_shared *shared;       /* the shared stack, once used */
 
     char *main_stack_top;            /* for LWP_StackUsed(main) */
     size_t main_stack_size;
@@ -408,6 +422,17 @@ void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on);
 void lwp__protect_range(char *lo, size_t size, int on);
 void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p);
 size_t lwp__stack_used(struct lwp_pcb *p);
+
+/* ---- lwp_shared.c ---- */
+/* Largest stacksize an LWP_CREATE_SHARED_STACK LWP may ask for: the size
+ * of the shared stack. */
+#define LWP_SHARED_STACK_SIZE LWP_SHARED_STACK_MAX
+int lwp__shared_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size);
+void lwp__shared_put(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__shared_restart(struct lwp_runtime *rt, struct lwp_pcb *p);
+int lwp__switch_shared(struct lwp_runtime *rt, struct lwp_pcb *from,
+                       struct lwp_pcb *to, int ret);
+void lwp__shared_term(struct lwp_runtime *rt);
 
 /* ---- lwp_init.c ---- */
 void lwp__fatal(const char *call, const char *fmt, ...)

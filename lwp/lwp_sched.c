@@ -285,9 +285,16 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
     p = lwp__pcb_alloc(rt);
     if (!p)
         return LWP_ENOMEM;
-    if (lwp__pcb_set_name(p, name) != 0 ||
-        lwp__stack_get(rt, p, round_stack((size_t)stacksize, rt->pagesize)))
+    if (lwp__pcb_set_name(p, name) != 0)
         goto fail;
+    if (flags & LWP_CREATE_SHARED_STACK) {
+        p->xflags = LWP_XF_SHARED;
+        if (lwp__shared_get(rt, p, (size_t)stacksize) != 0)
+            goto fail;
+    } else if (lwp__stack_get(rt, p, round_stack((size_t)stacksize,
+                                                 rt->pagesize))) {
+        goto fail;
+    }
     p->priority = (uint8_t)priority;
     p->ep = ep;
     p->afs_ep = afs_ep;
@@ -295,8 +302,10 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
     p->index = lwp_nextindex++;
     p->group = group ? *group : rt->current->group;
     if (flags & LWP_CREATE_JOINABLE)
-        p->xflags = LWP_XF_JOINABLE;
-    lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
+        p->xflags |= LWP_XF_JOINABLE;
+    /* A shared-stack LWP's first frame is built when it first runs. */
+    if (!(flags & LWP_CREATE_SHARED_STACK))
+        lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
     if (flags & LWP_CREATE_DORMANT) {
         p->xflags |= LWP_XF_SUSP;
         p->state = LWP_ST_SUSPENDED;
@@ -337,6 +346,10 @@ int lwp__create_attr(void (*ep)(void *), int stacksize, int priority,
 /* The entry point of a recycled LWP starts on a cleared stack. */
 void lwp__restart(struct lwp_runtime *rt, struct lwp_pcb *p)
 {
+    if (p->xflags & LWP_XF_SHARED) {
+        lwp__shared_restart(rt, p);
+        return;
+    }
     lwp__stack_clear(rt, p);
     lwp__arch_make(&p->ctx, p->stack_lo, p->stack_size, lwp__start, p);
     if (rt->protect)

@@ -70,6 +70,9 @@ lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
         rt->last_from = from;
     }
     rt->current = to;
+    /* One byte of the PCB line the switch reads anyway, and a compare. */
+    if (lwp_unlikely(to->xflags & LWP_XF_SHARED) && to != rt->stack_owner)
+        return lwp__switch_shared(rt, from, to, ret);
 #if defined(LWP_SWITCH_UCONTEXT)
     lwp__arch_swap(&from->ctx, &to->ctx);
 #elif defined(LWP_ASAN)

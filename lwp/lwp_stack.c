@@ -286,6 +286,10 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
 
     if (!lo)
         return;
+    if (p->xflags & LWP_XF_SHARED) {
+        lwp__shared_put(rt, p);
+        return;
+    }
     p->stack_lo = NULL;
     if (rt->protect)
         lwp__protect_range(lo, p->stack_size, 0);
@@ -314,6 +318,7 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
 
 void lwp__stacks_term(struct lwp_runtime *rt)
 {
+    lwp__shared_term(rt);
     LWP_FOR_EACH_LIVE(rt, p, {
         if (p->stack_lo && !p->arena)
             unmap_stack(rt, p->stack_lo, p->stack_size, p->vg_id);
@@ -349,6 +354,24 @@ static int main_stack_used(struct lwp_runtime *rt, struct lwp_pcb *p,
     return *used ? LWP_SUCCESS : LWP_NO_STACK;
 }
 
+/* A shared-stack LWP: the deepest live stack it had when switched out
+ * (or has now, when it is running). */
+static int shared_stack_used(struct lwp_runtime *rt, struct lwp_pcb *p,
+                             int *max, int *used)
+{
+    size_t depth = p->sh_hw;
+
+    if (p == rt->current) {
+        size_t now = (size_t)(p->stack_lo + p->stack_size -
+                              (char *)__builtin_frame_address(0));
+        if (now > depth)
+            depth = now;
+    }
+    *max = (int)p->stack_size;
+    *used = (int)depth;
+    return depth ? LWP_SUCCESS : LWP_NO_STACK;
+}
+
 int LWP_StackUsed(PROCESS pid, int *max, int *used)
 {
     struct lwp_runtime *rt = lwp__rt;
@@ -361,6 +384,8 @@ int LWP_StackUsed(PROCESS pid, int *max, int *used)
         return LWP_EBADARG;
     if (!p->stack_lo)
         return main_stack_used(rt, p, max, used);
+    if (p->xflags & LWP_XF_SHARED)
+        return shared_stack_used(rt, p, max, used);
     *max = (int)p->stack_size;
     *used = 0;
     if (!p->counted)
@@ -385,7 +410,8 @@ void lwp__protect_range(char *lo, size_t size, int on)
 void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on)
 {
     (void)rt;
-    if (p->stack_lo)
+    /* The shared stack is in use by one of them at any time. */
+    if (p->stack_lo && !(p->xflags & LWP_XF_SHARED))
         lwp__protect_range(p->stack_lo, p->stack_size, on);
 }
 

@@ -336,7 +336,7 @@ Test(control, attr_errors_change_nothing)
     attr = attr_with(HI, 0x80);
     cr_assert_eq(LWP_CreateProcessAttr(&attr, note_arg, "x", &pid),
                  LWP_EBADFLAGS);
-    attr = attr_with(HI, LWP_CREATE_DORMANT | 0x8);
+    attr = attr_with(HI, LWP_CREATE_DORMANT | 0x10);
     cr_assert_eq(LWP_CreateProcessAttr(&attr, note_arg, "x", &pid),
                  LWP_EBADFLAGS);
     attr = attr_with(-1, 0);

@@ -203,6 +203,23 @@ struct lwp_attr {
 #define LWP_CREATE_DORMANT 0x1     /* created suspended: runs once resumed */
 #define LWP_CREATE_JOINABLE 0x2    /* kept as a zombie until collected */
 #define LWP_CREATE_SHARE_GROUP 0x4 /* group = attr->group, else creator's */
+/* Run on the stack shared by all LWPs created with this flag (1 MiB, with
+ * a guard page; stacksize is then the depth the LWP may reach, at most
+ * LWP_SHARED_STACK_MAX, else LWP_ENOMEM). While another shared-stack LWP
+ * runs, this one's live stack (from its stack pointer to the top: a few
+ * hundred bytes for a connection handler blocked in IOMGR_WaitIO) waits in
+ * a heap buffer of that size, copied out and back when the stack changes
+ * hands. For many LWPs that each run briefly (one per connection), this
+ * touches far less memory than one stack each; a switch between two of
+ * them costs two copies of the live stack. The contract: while such an
+ * LWP is switched out its stack's contents are not at their addresses, so
+ * no other LWP or signal handler may use a pointer into its stack (to a
+ * local passed to an LWP it created, say, or a lock in a local). Its own
+ * pointers to its own locals stay valid, and the library keeps nothing of
+ * a waiting LWP in its stack. LWP_StackUsed reports the deepest live stack
+ * it had at a switch. */
+#define LWP_CREATE_SHARED_STACK 0x8
+#define LWP_SHARED_STACK_MAX (1024 * 1024)
 /* Defaults: smallest stack, LWP_NORMAL_PRIORITY, no name, no flags. */
 #define LWP_ATTR_INIT {0, LWP_NORMAL_PRIORITY, NULL, 0, 0}
 

@@ -27,6 +27,7 @@
 #include <ucontext.h>
 struct lwp_arch_ctx {
     ucontext_t uc;
+    void *live_lo; /* at or below the lowest stack byte in use when saved */
 };
 #else
 struct lwp_arch_ctx {
@@ -35,14 +36,24 @@ struct lwp_arch_ctx {
 #endif
 
 /* Stack pointer of a suspended context, for diagnostics (NULL if unknown:
- * the ucontext fallback records it in the PCB instead). */
+ * the ucontext fallback records it in the PCB instead). lwp__arch_live_lo:
+ * the lowest address of the stack a suspended context still needs (all of
+ * it from there to the top is copied when a shared stack changes hands). */
 #ifdef LWP_SWITCH_UCONTEXT
 static inline void *lwp__arch_sp(const struct lwp_arch_ctx *ctx)
 {
     (void)ctx;
     return NULL;
 }
+static inline void *lwp__arch_live_lo(const struct lwp_arch_ctx *ctx)
+{
+    return ctx->live_lo;
+}
 #else
+static inline void *lwp__arch_live_lo(const struct lwp_arch_ctx *ctx)
+{
+    return ctx->sp;
+}
 static inline void *lwp__arch_sp(const struct lwp_arch_ctx *ctx)
 {
     return ctx->sp;

@@ -67,10 +67,15 @@ void lwp__arch_make(struct lwp_arch_ctx *ctx, void *stack_lo, size_t size,
                 (unsigned int)(a >> 16 >> 16), (unsigned int)a);
 }
 
+/* Below this function's frame, swapcontext needs only its return address
+ * and what it pushes itself: a generous margin for any libc. */
+#define LIVE_SLACK 1024
+
 void lwp__arch_swap(struct lwp_arch_ctx *from, struct lwp_arch_ctx *to)
 {
     struct lwp_fpenv env;
 
+    from->live_lo = (char *)__builtin_frame_address(0) - LIVE_SLACK;
     lwp__fpenv_save(&env);
     lwp__fpenv_to_frame(&to->uc, &env);
     swapped_from = from;

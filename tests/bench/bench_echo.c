@@ -7,8 +7,9 @@
  *     taskset -c 1 bench_echo [--quick] [--runs N] [--no-pin] [--conns N]
  *
  * Each measurement forks a server (ours through IOMGR_WaitIO, ours through
- * IOMGR_Select, libev, libev reading into a stack-sized block per
- * connection, ST) on a fresh 127.0.0.1 socket and a client
+ * IOMGR_Select, both again with LWP_CREATE_SHARED_STACK connections
+ * ("waitio-sh", "select-sh"), libev, libev reading into a stack-sized
+ * block per connection, ST) on a fresh 127.0.0.1 socket and a client
  * process (bench_echo_client.c) that keeps 1, 100, 1,000 or 10,000
  * connections in lock-step: warm-up, then a timed window. Per server and
  * connection count it prints round trips per second, p50 and p99 latency
@@ -56,8 +57,8 @@
 static int conn_counts[] = {1, 100, 1000, 10000};
 static int n_counts = (int)(sizeof(conn_counts) / sizeof(conn_counts[0]));
 
-static const char *const kind_names[ECHO_KINDS] = {"waitio", "select", "libev",
-                                                   "libevstk", "st"};
+static const char *const kind_names[ECHO_KINDS] = {
+    "waitio", "select", "waitio-sh", "select-sh", "libev", "libevstk", "st"};
 
 static int opt_runs = 5;
 static int opt_quick;
@@ -84,7 +85,12 @@ static int server_main(void *arg)
     switch (sa->kind) {
     case ECHO_WAITIO:
     case ECHO_SELECT:
-        echo_serve_lwp(sa->lfd, sa->kind == ECHO_SELECT);
+    case ECHO_WAITIO_SHARED:
+    case ECHO_SELECT_SHARED:
+        echo_serve_lwp(sa->lfd,
+                       sa->kind == ECHO_SELECT ||
+                           sa->kind == ECHO_SELECT_SHARED,
+                       sa->kind >= ECHO_WAITIO_SHARED);
         break;
     case ECHO_LIBEV:
     case ECHO_LIBEV_STACK:
@@ -267,7 +273,7 @@ static void report(int conns, const echo_runs *res, int runs)
         print_fig(conns, kind_names[k], "cpu_us", f[k].cpu, "us");
     }
     print_fig(conns, "client", "cpu_us", f[ECHO_LIBEV].cli, "us");
-    for (int k = ECHO_WAITIO; k <= ECHO_SELECT; k++) {
+    for (int k = ECHO_WAITIO; k <= ECHO_SELECT_SHARED; k++) {
         print_ratio(conns, k, "cpu", ECHO_LIBEV, cpu, res, runs);
         print_ratio(conns, k, "cpu", ECHO_LIBEV_STACK, cpu, res, runs);
         print_ratio(conns, k, "cpu", ECHO_ST, cpu, res, runs);

@@ -16,6 +16,8 @@
 enum echo_kind {
     ECHO_WAITIO,
     ECHO_SELECT,
+    ECHO_WAITIO_SHARED, /* the same two with LWP_CREATE_SHARED_STACK */
+    ECHO_SELECT_SHARED,
     ECHO_LIBEV,
     ECHO_LIBEV_STACK,
     ECHO_ST,
@@ -49,9 +51,10 @@ struct echo_result {
 int echo_client(const struct echo_load *load);
 
 /* bench_echo_lwp.c: one LWP per connection over IOMGR, waiting through
- * IOMGR_WaitIO (select_path 0) or IOMGR_Select (1). Serves the listening
- * socket until killed; returns only on a set-up error. */
-void echo_serve_lwp(int lfd, int select_path);
+ * IOMGR_WaitIO (select_path 0) or IOMGR_Select (1), each LWP on a stack
+ * of its own (shared_stack 0) or LWP_CREATE_SHARED_STACK (1). Serves the
+ * listening socket until killed; returns only on a set-up error. */
+void echo_serve_lwp(int lfd, int select_path, int shared_stack);
 
 /* bench_echo_peers.c: the same service written for libev (with
  * stack_blocks, each connection reading into a stack-sized block of its

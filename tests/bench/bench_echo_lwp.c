@@ -30,6 +30,7 @@
 #define CONN_STACK (32 * 1024) /* the minimum; a connection needs ~1 KiB */
 
 static int use_select;
+static int use_shared; /* LWP_CREATE_SHARED_STACK connections */
 
 /* One waiter: the fd and, for the select path, a bit array long enough
  * for it (and never shorter than an fd_set). Only the word holding fd is
@@ -92,23 +93,41 @@ static int write_all(struct waiter *w, const char *buf, ssize_t len)
     return 0;
 }
 
+/* Echoes what is there; -1 once the connection is over. Not inlined: the
+ * buffer's frame is gone while the connection waits, so the live stack of
+ * a waiting connection is a few hundred bytes (what a shared-stack LWP
+ * copies at each switch). */
+static __attribute__((noinline)) int echo_once(struct waiter *w)
+{
+    char buf[ECHO_BUF];
+    ssize_t n = read(w->fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n <= 0 || write_all(w, buf, n) != 0)
+        return -1;
+    return 0;
+}
+
 static void connection(void *arg)
 {
     struct waiter w;
-    char buf[ECHO_BUF];
 
-    if (waiter_init(&w, (int)(intptr_t)arg) == 0) {
-        while (wait_ready(&w, IOMGR_READ) == 0) {
-            ssize_t n = read(w.fd, buf, sizeof(buf));
-
-            if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                continue;
-            if (n <= 0 || write_all(&w, buf, n) != 0)
-                break;
-        }
-    }
+    if (waiter_init(&w, (int)(intptr_t)arg) == 0)
+        while (wait_ready(&w, IOMGR_READ) == 0 && echo_once(&w) == 0)
+            ;
     free(w.bits);
     close(w.fd);
+}
+
+static int start_connection(int fd)
+{
+    struct lwp_attr a = LWP_ATTR_INIT;
+
+    a.stacksize = CONN_STACK;
+    a.name = "echo";
+    a.flags = use_shared ? LWP_CREATE_SHARED_STACK : 0;
+    return LWP_CreateProcessAttr(&a, connection, (void *)(intptr_t)fd, NULL);
 }
 
 /* Accepts whatever the backlog holds; each connection gets an LWP, which
@@ -123,21 +142,20 @@ static int accept_all(int lfd)
                        ? 0
                        : -1;
         echo_nodelay(fd);
-        if (LWP_CreateProcess(connection, CONN_STACK, LWP_NORMAL_PRIORITY,
-                              (void *)(intptr_t)fd, "echo",
-                              NULL) != LWP_SUCCESS) {
+        if (start_connection(fd) != LWP_SUCCESS) {
             close(fd);
             return -1;
         }
     }
 }
 
-void echo_serve_lwp(int lfd, int select_path)
+void echo_serve_lwp(int lfd, int select_path, int shared_stack)
 {
     struct waiter lw;
     int rc;
 
     use_select = select_path;
+    use_shared = shared_stack;
     /* Stack-use accounting fills each new stack with a pattern: set-up
      * cost for 10,000 connections that says nothing about serving them. */
     lwp_stackUseEnabled = 0;
