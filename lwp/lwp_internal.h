@@ -143,6 +143,7 @@ struct lwp_pcb {
     uint32_t sh_len, sh_cap;
     uint32_t sh_hw;              /* deepest sh_len seen: LWP_StackUsed */
     uint8_t sh_fresh;            /* not started: its first frame is due */
+    void *sh_sp;                 /* its ctx.sp while ctx.sp is NULL (asm) */
     void *io_heap;               /* IOMGR's request for a shared-stack LWP */
     struct lwp_ctxslot *ctxs;    /* special contexts, by cookie */
     int nrocks;

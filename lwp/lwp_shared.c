@@ -20,6 +20,11 @@
  * puts the arriving LWP's bytes back (or builds its first frame) and
  * switches to it. That is one more switch, of a few nanoseconds, and two
  * copies of the live depth.
+ *
+ * With the assembly switch, a shared-stack LWP whose bytes are not on the
+ * stack (not started, or evicted) has a NULL ctx.sp, its stack pointer
+ * kept in sh_sp: that NULL is all the switch tests (lwp__switch_to). The
+ * ucontext fallback tests the flag and the owner instead.
  */
 #include <errno.h>
 #include <string.h>
@@ -102,6 +107,26 @@ static char *run_top(const struct lwp_shared *sh)
 
 /* ---- The copier ---- */
 
+/* p's bytes leave the stack: the switch must now go through the copier. */
+static void mark_off_stack(struct lwp_pcb *p)
+{
+#ifndef LWP_SWITCH_UCONTEXT
+    p->sh_sp = p->ctx.sp;
+    p->ctx.sp = NULL;
+#else
+    (void)p;
+#endif
+}
+
+static void mark_on_stack(struct lwp_pcb *p)
+{
+#ifndef LWP_SWITCH_UCONTEXT
+    p->ctx.sp = p->sh_sp;
+#else
+    (void)p;
+#endif
+}
+
 /* The owner's live bytes go to its buffer; the stack is then free. */
 static char *evict(struct lwp_runtime *rt, struct lwp_shared *sh)
 {
@@ -126,6 +151,7 @@ static char *evict(struct lwp_runtime *rt, struct lwp_shared *sh)
         o->sh_cap = (uint32_t)cap;
     }
     copy_bytes(o->sh_save, lo, len);
+    mark_off_stack(o);
     o->sh_len = (uint32_t)len;
     if (len > o->sh_hw)
         o->sh_hw = (uint32_t)len;
@@ -164,6 +190,7 @@ static void load(struct lwp_runtime *rt, struct lwp_shared *sh,
                        p);
     } else {
         copy_bytes(lo, p->sh_save, p->sh_len);
+        mark_on_stack(p);
     }
     rt->stack_owner = p;
 }
@@ -258,6 +285,16 @@ static int shared_init(struct lwp_runtime *rt)
     return 0;
 }
 
+/* Not started: no stack pointer until its first frame is built. */
+static void make_fresh(struct lwp_pcb *p)
+{
+    p->sh_len = 0;
+    p->sh_fresh = 1;
+#ifndef LWP_SWITCH_UCONTEXT
+    p->ctx.sp = NULL;
+#endif
+}
+
 int lwp__shared_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
 {
     if (size > LWP_SHARED_STACK_SIZE || (!rt->shared && shared_init(rt)))
@@ -268,9 +305,8 @@ int lwp__shared_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
     p->arena = NULL;
     p->vg_id = 0;
     p->counted = 0;
-    p->sh_len = 0;
     p->sh_hw = 0;
-    p->sh_fresh = 1;
+    make_fresh(p);
     return 0;
 }
 
@@ -286,6 +322,7 @@ static void disown(struct lwp_runtime *rt, struct lwp_pcb *p)
     lo = lwp__arch_live_lo(&p->ctx);
     if (lo && lo >= rt->shared->run_lo)
         reset_tools(rt, lo, run_top(rt->shared));
+    mark_off_stack(p);
 }
 
 void lwp__shared_put(struct lwp_runtime *rt, struct lwp_pcb *p)
@@ -302,8 +339,7 @@ void lwp__shared_put(struct lwp_runtime *rt, struct lwp_pcb *p)
 void lwp__shared_restart(struct lwp_runtime *rt, struct lwp_pcb *p)
 {
     disown(rt, p);
-    p->sh_len = 0;
-    p->sh_fresh = 1;
+    make_fresh(p);
 }
 
 void lwp__shared_term(struct lwp_runtime *rt)
