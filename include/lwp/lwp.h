@@ -6,8 +6,9 @@
  * Model. LWP_Init() turns the calling thread into the "Main Process" LWP.
  * Every other LWP has its own stack (or, created LWP_CREATE_SHARED_STACK,
  * runs on one stack shared with others like it). Nothing preempts an LWP:
- * it runs until it calls a function marked "May yield." below. The scheduler always runs
- * the LWP at the head of the highest non-empty priority (0 lowest,
+ * it runs until it calls a function marked "May yield." below. The
+ * scheduler always runs the LWP at the head of the highest non-empty
+ * priority (0 lowest,
  * LWP_MAX_PRIORITY highest); LWPs of one priority take turns round-robin,
  * and an LWP that becomes runnable joins the tail of its priority's queue.
  *
