@@ -409,6 +409,12 @@ void lwp__pcbs_term(struct lwp_runtime *rt);
 
 /* ---- lwp_stack.c ---- */
 int lwp__running_on_valgrind(void);
+/* A stack of `size` bytes with a PROT_NONE guard page below, registered
+ * with valgrind; NULL (errno set) if the kernel refuses. */
+char *lwp__map_guarded(struct lwp_runtime *rt, size_t size, unsigned *vg_id);
+void lwp__unmap_guarded(struct lwp_runtime *rt, char *lo, size_t size,
+                        unsigned vg_id);
+void lwp__stack_forget(struct lwp_runtime *rt, char *lo, size_t size);
 int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size);
 void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__stacks_term(struct lwp_runtime *rt);
@@ -425,9 +431,6 @@ void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p);
 size_t lwp__stack_used(struct lwp_pcb *p);
 
 /* ---- lwp_shared.c ---- */
-/* Largest stacksize an LWP_CREATE_SHARED_STACK LWP may ask for: the size
- * of the shared stack. */
-#define LWP_SHARED_STACK_SIZE LWP_SHARED_STACK_MAX
 int lwp__shared_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size);
 void lwp__shared_put(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__shared_restart(struct lwp_runtime *rt, struct lwp_pcb *p);

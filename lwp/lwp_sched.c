@@ -235,12 +235,7 @@ void lwp__start(void *arg)
 {
     struct lwp_pcb *self = arg;
 
-#ifdef LWP_ASAN
-    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
-#ifdef LWP_AFTER_SWITCH_IN_C
-    lwp__after_switch();
-#endif
+    lwp__first_arrival();
     if (self->ep)
         self->ep(self->parm);
     else

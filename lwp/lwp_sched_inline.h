@@ -49,19 +49,61 @@ static inline __attribute__((always_inline)) void lwp__after_switch(void)
         lwp__after_switch_hook();
 }
 
-/* Switch from `from` to `to`; returns `ret` once `from` runs again. With
- * the assembly switch and no sanitizer, this is a tail call, so callers
- * that return its value resume straight into their own caller. Callers
- * that know stacks are not protected pass may_protect 0. */
+/* The first code of a new context (lwp__start, the shared stacks'
+ * copier), which no switch call returns into. */
+static inline __attribute__((always_inline)) void lwp__first_arrival(void)
+{
+#ifdef LWP_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+#ifdef LWP_AFTER_SWITCH_IN_C
+    lwp__after_switch();
+#endif
+}
+
+/* `from` will never be resumed: under AddressSanitizer, its fake frames
+ * can go. */
+static inline __attribute__((always_inline)) int
+lwp__leaves_for_good(const struct lwp_runtime *rt, const struct lwp_pcb *from)
+{
+    return from->state == LWP_ST_DEAD || from == rt->recycled;
+}
+
+/* Save the running context in `save` and resume `load`, whose stack is
+ * [lo, lo + size) (told to AddressSanitizer; `dying`: see above); returns
+ * `ret` once `save` is resumed. With the assembly switch and no
+ * sanitizer, a tail call, so callers that return its value resume
+ * straight into their own caller. */
+static inline __attribute__((always_inline)) int
+lwp__swap(struct lwp_arch_ctx *save, struct lwp_arch_ctx *load, void *lo,
+          size_t size, int dying, int ret)
+{
+#if defined(LWP_SWITCH_UCONTEXT)
+    (void)lo, (void)size, (void)dying;
+    lwp__arch_swap(save, load);
+#elif defined(LWP_ASAN)
+    void *fake = NULL;
+
+    __sanitizer_start_switch_fiber(dying ? NULL : &fake, lo, size);
+    lwp__arch_switch(&save->sp, load->sp, 0);
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+    (void)lo, (void)size, (void)dying;
+    return lwp__arch_switch(&save->sp, load->sp, ret);
+#endif
+#ifdef LWP_AFTER_SWITCH_IN_C
+    lwp__after_switch();
+    return ret;
+#endif
+}
+
+/* Switch from `from` to `to`; returns `ret` once `from` runs again (a
+ * tail call where lwp__swap is one). Callers that know stacks are not
+ * protected pass may_protect 0. */
 static inline __attribute__((always_inline)) int
 lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
                struct lwp_pcb *to, int ret, int may_protect)
 {
-#ifdef LWP_ASAN
-    void *fake = NULL;
-    /* A stack nobody will resume: its fake frames can go. */
-    int dying = from->state == LWP_ST_DEAD || from == rt->recycled;
-#endif
 #ifdef LWP_SWITCH_UCONTEXT
     from->topstack = __builtin_frame_address(0); /* asm: it is ctx.sp */
 #endif
@@ -82,22 +124,11 @@ lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
     if (lwp_unlikely(!to->ctx.sp))
         return lwp__switch_shared(rt, from, to, ret);
 #endif
-#if defined(LWP_SWITCH_UCONTEXT)
-    lwp__arch_swap(&from->ctx, &to->ctx);
-#elif defined(LWP_ASAN)
-    __sanitizer_start_switch_fiber(
-        dying ? NULL : &fake,
+    return lwp__swap(
+        &from->ctx, &to->ctx,
         to->stack_lo ? to->stack_lo : rt->main_stack_top - rt->main_stack_size,
-        to->stack_lo ? to->stack_size : rt->main_stack_size);
-    lwp__arch_switch(&from->ctx.sp, to->ctx.sp, 0);
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#else
-    return lwp__arch_switch(&from->ctx.sp, to->ctx.sp, ret);
-#endif
-#ifdef LWP_AFTER_SWITCH_IN_C
-    lwp__after_switch();
-    return ret;
-#endif
+        to->stack_lo ? to->stack_size : rt->main_stack_size,
+        lwp__leaves_for_good(rt, from), ret);
 }
 
 /* The highest-priority runnable LWP; there is one (runmask != 0). */

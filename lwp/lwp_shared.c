@@ -26,21 +26,7 @@
  * kept in sh_sp: that NULL is all the switch tests (lwp__switch_to). The
  * ucontext fallback tests the flag and the owner instead.
  */
-#include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-
-#ifdef LWP_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-#ifdef LWP_HAVE_VALGRIND_H
-#include <valgrind/memcheck.h>
-#include <valgrind/valgrind.h>
-#else
-#define VALGRIND_STACK_REGISTER(lo, hi) 0u
-#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
-#define VALGRIND_MAKE_MEM_UNDEFINED(a, n) ((void)0)
-#endif
 
 #include "lwp_internal.h"
 #include "lwp_sched_inline.h"
@@ -57,31 +43,6 @@ struct lwp_shared {
 };
 
 /* ---- Memory ---- */
-
-/* A stack with a PROT_NONE guard page below; NULL if refused. */
-static char *map_guarded(struct lwp_runtime *rt, size_t size, unsigned *vg)
-{
-    size_t guard = rt->pagesize;
-    char *base = mmap(NULL, guard + size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                      -1, 0);
-
-    if (base == MAP_FAILED)
-        return NULL;
-    if (mprotect(base, guard, PROT_NONE) != 0) {
-        munmap(base, guard + size);
-        return NULL;
-    }
-    *vg = VALGRIND_STACK_REGISTER(base + guard, base + guard + size);
-    return base + guard;
-}
-
-static void unmap_guarded(struct lwp_runtime *rt, char *lo, size_t size,
-                          unsigned vg)
-{
-    VALGRIND_STACK_DEREGISTER(vg);
-    munmap(lo - rt->pagesize, size + rt->pagesize);
-}
 
 /* Bytes copied between the shared stack and the buffers. The stack holds
  * AddressSanitizer's red zones of frames, which an intercepted memcpy
@@ -102,7 +63,7 @@ copy_bytes(void *dst, const void *src, size_t n)
 
 static char *run_top(const struct lwp_shared *sh)
 {
-    return sh->run_lo + LWP_SHARED_STACK_SIZE;
+    return sh->run_lo + LWP_SHARED_STACK_MAX;
 }
 
 /* ---- The copier ---- */
@@ -161,32 +122,18 @@ static char *evict(struct lwp_runtime *rt, struct lwp_shared *sh)
 /* Room a new LWP's first frame needs below the top (generous). */
 #define FIRST_FRAME 4096
 
-/* The tools' view of [lo, top) of the shared stack: about to hold p's
- * bytes, whatever frames of other LWPs left there. */
-static void reset_tools(struct lwp_runtime *rt, char *lo, char *top)
-{
-#ifdef LWP_ASAN
-    /* Red zones of the frames that were there are not p's. */
-    ASAN_UNPOISON_MEMORY_REGION(lo, (size_t)(top - lo));
-#endif
-    /* Memcheck made what the last owner popped inaccessible. */
-    if (rt->on_valgrind)
-        VALGRIND_MAKE_MEM_UNDEFINED(lo, (size_t)(top - lo));
-    (void)lo;
-    (void)top;
-}
-
 /* p's bytes back in place below the top, or its first frame built there. */
 static void load(struct lwp_runtime *rt, struct lwp_shared *sh,
                  struct lwp_pcb *p, char *evicted_lo)
 {
     char *top = run_top(sh);
     char *lo = top - (p->sh_fresh ? FIRST_FRAME : p->sh_len);
+    char *stale = evicted_lo < lo ? evicted_lo : lo; /* frames not p's */
 
-    reset_tools(rt, evicted_lo < lo ? evicted_lo : lo, top);
+    lwp__stack_forget(rt, stale, (size_t)(top - stale));
     if (p->sh_fresh) {
         p->sh_fresh = 0;
-        lwp__arch_make(&p->ctx, sh->run_lo, LWP_SHARED_STACK_SIZE, lwp__start,
+        lwp__arch_make(&p->ctx, sh->run_lo, LWP_SHARED_STACK_MAX, lwp__start,
                        p);
     } else {
         copy_bytes(lo, p->sh_save, p->sh_len);
@@ -195,40 +142,21 @@ static void load(struct lwp_runtime *rt, struct lwp_shared *sh,
     rt->stack_owner = p;
 }
 
-/* Resume p from the copier's stack. */
-static void copier_leave(struct lwp_shared *sh, struct lwp_pcb *p)
-{
-#if defined(LWP_SWITCH_UCONTEXT)
-    lwp__arch_swap(&sh->copier, &p->ctx);
-#elif defined(LWP_ASAN)
-    void *fake = NULL;
-
-    __sanitizer_start_switch_fiber(&fake, sh->run_lo, LWP_SHARED_STACK_SIZE);
-    lwp__arch_switch(&sh->copier.sp, p->ctx.sp, 0);
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#else
-    (void)lwp__arch_switch(&sh->copier.sp, p->ctx.sp, 0);
-#endif
-}
-
+/* Entered by a switch from an LWP (lwp__switch_shared) that wants
+ * sh->next run: its bytes go in place, and the copier resumes it. */
 static void __attribute__((noreturn)) copier_main(void *arg)
 {
     struct lwp_shared *sh = arg;
 
-#ifdef LWP_ASAN
-    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
+    lwp__first_arrival();
     for (;;) {
         struct lwp_runtime *rt = lwp__rt;
         struct lwp_pcb *p = sh->next;
-        char *lo;
+        char *lo = evict(rt, sh);
 
-#ifdef LWP_AFTER_SWITCH_IN_C
-        lwp__after_switch(); /* may free the owner, if it just died */
-#endif
-        lo = evict(rt, sh);
         load(rt, sh, p, lo);
-        copier_leave(sh, p);
+        (void)lwp__swap(&sh->copier, &p->ctx, sh->run_lo,
+                        LWP_SHARED_STACK_MAX, 0, 0);
     }
 }
 
@@ -241,28 +169,20 @@ lwp__switch_shared(struct lwp_runtime *rt, struct lwp_pcb *from,
     struct lwp_shared *sh = rt->shared;
 
     sh->next = to;
-#if defined(LWP_SWITCH_UCONTEXT)
-    lwp__arch_swap(&from->ctx, &sh->copier);
-#elif defined(LWP_ASAN)
-    {
-        void *fake = NULL;
-        int dying = from->state == LWP_ST_DEAD || from == rt->recycled;
-
-        __sanitizer_start_switch_fiber(dying ? NULL : &fake, sh->copier_lo,
-                                       COPIER_STACK);
-        lwp__arch_switch(&from->ctx.sp, sh->copier.sp, 0);
-        __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-    }
-#else
-    return lwp__arch_switch(&from->ctx.sp, sh->copier.sp, ret);
-#endif
-#ifdef LWP_AFTER_SWITCH_IN_C
-    lwp__after_switch();
-    return ret;
-#endif
+    return lwp__swap(&from->ctx, &sh->copier, sh->copier_lo, COPIER_STACK,
+                     lwp__leaves_for_good(rt, from), ret);
 }
 
 /* ---- Life of a shared-stack LWP ---- */
+
+static void shared_free(struct lwp_runtime *rt, struct lwp_shared *sh)
+{
+    if (sh->run_lo)
+        lwp__unmap_guarded(rt, sh->run_lo, LWP_SHARED_STACK_MAX, sh->run_vg);
+    if (sh->copier_lo)
+        lwp__unmap_guarded(rt, sh->copier_lo, COPIER_STACK, sh->copier_vg);
+    free(sh);
+}
 
 static int shared_init(struct lwp_runtime *rt)
 {
@@ -270,14 +190,10 @@ static int shared_init(struct lwp_runtime *rt)
 
     if (!sh)
         return -1;
-    sh->run_lo = map_guarded(rt, LWP_SHARED_STACK_SIZE, &sh->run_vg);
-    sh->copier_lo = map_guarded(rt, COPIER_STACK, &sh->copier_vg);
+    sh->run_lo = lwp__map_guarded(rt, LWP_SHARED_STACK_MAX, &sh->run_vg);
+    sh->copier_lo = lwp__map_guarded(rt, COPIER_STACK, &sh->copier_vg);
     if (!sh->run_lo || !sh->copier_lo) {
-        if (sh->run_lo)
-            unmap_guarded(rt, sh->run_lo, LWP_SHARED_STACK_SIZE, sh->run_vg);
-        if (sh->copier_lo)
-            unmap_guarded(rt, sh->copier_lo, COPIER_STACK, sh->copier_vg);
-        free(sh);
+        shared_free(rt, sh);
         return -1;
     }
     lwp__arch_make(&sh->copier, sh->copier_lo, COPIER_STACK, copier_main, sh);
@@ -297,10 +213,10 @@ static void make_fresh(struct lwp_pcb *p)
 
 int lwp__shared_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
 {
-    if (size > LWP_SHARED_STACK_SIZE || (!rt->shared && shared_init(rt)))
+    if (size > LWP_SHARED_STACK_MAX || (!rt->shared && shared_init(rt)))
         return -1;
     p->stack_lo = rt->shared->run_lo;
-    p->stack_size = LWP_SHARED_STACK_SIZE;
+    p->stack_size = LWP_SHARED_STACK_MAX;
     p->canary = (uint64_t *)p->stack_lo;
     p->arena = NULL;
     p->vg_id = 0;
@@ -321,7 +237,7 @@ static void disown(struct lwp_runtime *rt, struct lwp_pcb *p)
     rt->stack_owner = NULL;
     lo = lwp__arch_live_lo(&p->ctx);
     if (lo && lo >= rt->shared->run_lo)
-        reset_tools(rt, lo, run_top(rt->shared));
+        lwp__stack_forget(rt, lo, (size_t)(run_top(rt->shared) - lo));
     mark_off_stack(p);
 }
 
@@ -352,9 +268,7 @@ void lwp__shared_term(struct lwp_runtime *rt)
         if (p->xflags & LWP_XF_SHARED)
             lwp__shared_put(rt, p);
     });
-    unmap_guarded(rt, sh->run_lo, LWP_SHARED_STACK_SIZE, sh->run_vg);
-    unmap_guarded(rt, sh->copier_lo, COPIER_STACK, sh->copier_vg);
-    free(sh);
+    shared_free(rt, sh);
     rt->shared = NULL;
     rt->stack_owner = NULL;
 }

@@ -38,6 +38,7 @@
 #define VALGRIND_STACK_REGISTER(lo, hi) 0u
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
 #define VALGRIND_MAKE_MEM_DEFINED(a, n) ((void)0)
+#define VALGRIND_MAKE_MEM_UNDEFINED(a, n) ((void)0)
 #define RUNNING_ON_VALGRIND 0
 #endif
 
@@ -63,6 +64,21 @@ static void unpoison(struct lwp_runtime *rt, char *lo, size_t size)
 #endif
     if (rt->on_valgrind)
         VALGRIND_MAKE_MEM_DEFINED(lo, size);
+    (void)lo;
+    (void)size;
+}
+
+/* [lo, lo + size) of a stack is about to hold bytes copied in, whatever
+ * frames were there before (shared stacks): AddressSanitizer's red zones
+ * of those frames go, and memcheck, which made popped stack inaccessible,
+ * lets it be written. */
+void lwp__stack_forget(struct lwp_runtime *rt, char *lo, size_t size)
+{
+#ifdef LWP_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(lo, size);
+#endif
+    if (rt->on_valgrind)
+        VALGRIND_MAKE_MEM_UNDEFINED(lo, size);
     (void)lo;
     (void)size;
 }
@@ -154,21 +170,10 @@ static size_t guarded_budget(void)
     return limit > 16384 ? (size_t)(limit - 8192) / 2 : (size_t)limit / 4;
 }
 
-/* A stack of its own mapping with a guard page below. Once the mapping
- * budget is used up, or the kernel refuses, new stacks come from arenas:
- * unguarded stacks, many per mapping (lwp_arena.c). */
-static char *map_stack(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
+char *lwp__map_guarded(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
 {
     size_t guard = rt->pagesize;
-    char *base;
-
-    if (!rt->guarded_max)
-        rt->guarded_max = guarded_budget();
-    if (rt->guarded >= rt->guarded_max) {
-        rt->arena_mode = 1;
-        return NULL;
-    }
-    base = mmap(NULL, guard + size, PROT_READ | PROT_WRITE,
+    char *base = mmap(NULL, guard + size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                       -1, 0);
 
@@ -176,23 +181,48 @@ static char *map_stack(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
         munmap(base, guard + size);
         base = MAP_FAILED;
     }
-    if (base == MAP_FAILED) {
+    if (base == MAP_FAILED)
+        return NULL;
+    *vg_id = VALGRIND_STACK_REGISTER(base + guard, base + guard + size);
+    return base + guard;
+}
+
+void lwp__unmap_guarded(struct lwp_runtime *rt, char *lo, size_t size,
+                        unsigned vg_id)
+{
+    VALGRIND_STACK_DEREGISTER(vg_id);
+    munmap(lo - rt->pagesize, size + rt->pagesize);
+}
+
+/* A stack of its own mapping with a guard page below. Once the mapping
+ * budget is used up, or the kernel refuses, new stacks come from arenas:
+ * unguarded stacks, many per mapping (lwp_arena.c). */
+static char *map_stack(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
+{
+    char *lo;
+
+    if (!rt->guarded_max)
+        rt->guarded_max = guarded_budget();
+    if (rt->guarded >= rt->guarded_max) {
+        rt->arena_mode = 1;
+        return NULL;
+    }
+    lo = lwp__map_guarded(rt, size, vg_id);
+    if (!lo) {
         if (errno == ENOMEM) {
             rt->arena_mode = 1;
             LWP_DEBUG("mapping limit reached: new stacks have no guard page");
         }
         return NULL;
     }
-    *vg_id = VALGRIND_STACK_REGISTER(base + guard, base + guard + size);
     rt->guarded++;
-    return base + guard;
+    return lo;
 }
 
 static void unmap_stack(struct lwp_runtime *rt, char *lo, size_t size,
                         unsigned vg_id)
 {
-    VALGRIND_STACK_DEREGISTER(vg_id);
-    munmap(lo - rt->pagesize, size + rt->pagesize);
+    lwp__unmap_guarded(rt, lo, size, vg_id);
     rt->guarded--;
 }
 
