@@ -142,6 +142,7 @@ struct lwp_pcb {
     char *sh_save;
     uint32_t sh_len, sh_cap;
     uint32_t sh_hw;              /* deepest sh_len seen: LWP_StackUsed */
+    uint32_t sh_limit;           /* its stacksize: the depth it may use */
     uint8_t sh_fresh;            /* not started: its first frame is due */
     void *sh_sp;                 /* its ctx.sp while ctx.sp is NULL (asm) */
     void *io_heap;               /* IOMGR's request for a shared-stack LWP */
@@ -425,9 +426,11 @@ void lwp__arenas_term(struct lwp_runtime *rt);
 int lwp__overflow_init(struct lwp_runtime *rt);
 void lwp__overflow_term(struct lwp_runtime *rt);
 void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__shared_overflowed(struct lwp_pcb *p, size_t depth);
 void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on);
 void lwp__protect_range(char *lo, size_t size, int on);
 void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p);
+void lwp__stack_copy_quietly(void *dst, const char *lo, size_t size);
 size_t lwp__stack_used(struct lwp_pcb *p);
 
 /* ---- lwp_shared.c ---- */
@@ -447,6 +450,13 @@ void lwp__trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
         if (lwp_unlikely(lwp_debug))                                         \
             lwp__trace(__VA_ARGS__);                                         \
     } while (0)
+
+/* The stack depth p may use: its stack's size, or for a shared-stack LWP
+ * the stacksize it was created with. */
+static inline size_t lwp__stack_limit(const struct lwp_pcb *p)
+{
+    return (p->xflags & LWP_XF_SHARED) ? p->sh_limit : p->stack_size;
+}
 
 /* Stack pointer of a suspended LWP as of its last switch, or NULL. */
 static inline void *lwp__last_sp(const struct lwp_pcb *p)

@@ -3,7 +3,8 @@
  * Stack overflow: a fault in the guard page below the running LWP's stack
  * is caught by a SIGSEGV handler on an alternate signal stack (the LWP's own
  * stack is exhausted), and a damaged magic word at the low end of a stack
- * is noticed when its LWP is switched out. Both are reported as
+ * is noticed when its LWP is switched out, as is a shared-stack LWP's live
+ * stack deeper than its stacksize (lwp_shared.c). All are reported as
  * "LWP <name> overflowed its N-byte stack" and then lwp_overflowAction
  * decides: abort, or (guard page) destroy the LWP and carry on.
  */
@@ -38,7 +39,8 @@ static size_t put_num(char *buf, size_t at, size_t cap, size_t n)
     return at;
 }
 
-static void complain(struct lwp_pcb *p, const char *how)
+/* depth: how deep it was found, when known (else 0). */
+static void complain(struct lwp_pcb *p, const char *how, size_t depth)
 {
     char msg[256];
     size_t n = 0;
@@ -46,8 +48,13 @@ static void complain(struct lwp_pcb *p, const char *how)
     n = put_str(msg, n, sizeof(msg), "LWP ");
     n = put_str(msg, n, sizeof(msg), p->name);
     n = put_str(msg, n, sizeof(msg), " overflowed its ");
-    n = put_num(msg, n, sizeof(msg), p->stack_size);
+    n = put_num(msg, n, sizeof(msg), lwp__stack_limit(p));
     n = put_str(msg, n, sizeof(msg), "-byte stack");
+    if (depth) {
+        n = put_str(msg, n, sizeof(msg), ": ");
+        n = put_num(msg, n, sizeof(msg), depth);
+        n = put_str(msg, n, sizeof(msg), " bytes deep");
+    }
     n = put_str(msg, n, sizeof(msg), how);
     n = put_str(msg, n, sizeof(msg), "\n");
     if (write(STDERR_FILENO, msg, n) < 0)
@@ -55,17 +62,17 @@ static void complain(struct lwp_pcb *p, const char *how)
 }
 
 /* Returns if the program may go on (the action is not LWP_SOABORT). */
-static void apply_action(struct lwp_pcb *p, const char *how)
+static void apply_action(struct lwp_pcb *p, const char *how, size_t depth)
 {
     switch (lwp_overflowAction) {
     case LWP_SOQUIET:
         return;
     case LWP_SOMESSAGE:
-        complain(p, how);
+        complain(p, how, depth);
         lwp_overflowAction = LWP_SOQUIET;
         return;
     default:
-        complain(p, how);
+        complain(p, how, depth);
         abort();
     }
 }
@@ -73,8 +80,16 @@ static void apply_action(struct lwp_pcb *p, const char *how)
 void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p)
 {
     (void)rt;
-    apply_action(p, " (magic word at its low end damaged)");
+    apply_action(p, " (magic word at its low end damaged)", 0);
     *p->canary = 0; /* report once, not at every switch */
+}
+
+/* A shared-stack LWP's live stack, being saved, is deeper than its
+ * stacksize. It can go on (the shared stack is larger), so LWP_SOMESSAGE
+ * and LWP_SOQUIET let it. */
+void lwp__shared_overflowed(struct lwp_pcb *p, size_t depth)
+{
+    apply_action(p, " when it was switched out", depth);
 }
 
 static void chain(int sig, siginfo_t *si, void *uctx)
@@ -105,7 +120,7 @@ static void on_segv(int sig, siginfo_t *si, void *uctx)
 
     if (cur && cur->stack_lo && addr < cur->stack_lo &&
         addr >= cur->stack_lo - rt->pagesize) {
-        apply_action(cur, "");
+        apply_action(cur, "", 0);
         /* The LWP cannot continue on a full stack: end it here and let the
          * others run. SA_NODEFER keeps SIGSEGV unblocked, so leaving the
          * handler by a context switch is safe. */

@@ -240,6 +240,18 @@ static const char *state_name(const struct lwp_pcb *p)
     return p->qwaiting ? "WAITING (QWait)" : "WAITING";
 }
 
+/* Where a shared-stack LWP's live stack is: in place, or saved aside. */
+static void dump_shared(const struct lwp_pcb *p, FILE *fp)
+{
+    fprintf(fp, "\tshared stack at %p, depth allowed: %u, deepest seen: %u\n",
+            (void *)p->stack_lo, p->sh_limit, p->sh_hw);
+    if (p->sh_fresh)
+        fprintf(fp, "\tnot started yet\n");
+    else if (p != lwp__rt->current && p != lwp__rt->stack_owner)
+        fprintf(fp, "\tlive stack saved aside: %u bytes at %p\n", p->sh_len,
+                (void *)p->sh_save);
+}
+
 void lwp__dump_one(struct lwp_pcb *p, FILE *fp)
 {
     fprintf(fp, "***LWP: process %s (%p)\n", p->name, (void *)p);
@@ -259,14 +271,16 @@ void lwp__dump_one(struct lwp_pcb *p, FILE *fp)
                 p->joining->target->name);
     if (p->wakevent)
         fprintf(fp, "\tlast wakeup event: %d\n", p->wakevent);
-    if (p->stack_lo) {
+    if (p->xflags & LWP_XF_SHARED)
+        dump_shared(p, fp);
+    else if (p->stack_lo) {
         fprintf(fp, "\tstack base: %p, size: %zu\n", (void *)p->stack_lo,
                 p->stack_size);
         if (p->counted && !lwp__rt->protect)
             fprintf(fp, "\tstack usage high water mark: %zu\n",
                     lwp__stack_used(p));
     }
-    if (p != lwp__rt->current)
+    if (p != lwp__rt->current && lwp__last_sp(p))
         fprintf(fp, "\tstack pointer at last switch: %p\n", lwp__last_sp(p));
     fprintf(fp, "==========================================\n");
 }

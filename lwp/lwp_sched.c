@@ -284,7 +284,8 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
         goto fail;
     if (flags & LWP_CREATE_SHARED_STACK) {
         p->xflags = LWP_XF_SHARED;
-        if (lwp__shared_get(rt, p, (size_t)stacksize) != 0)
+        if (lwp__shared_get(rt, p, round_stack((size_t)stacksize,
+                                               rt->pagesize)) != 0)
             goto fail;
     } else if (lwp__stack_get(rt, p, round_stack((size_t)stacksize,
                                                  rt->pagesize))) {

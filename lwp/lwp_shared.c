@@ -88,7 +88,18 @@ static void mark_on_stack(struct lwp_pcb *p)
 #endif
 }
 
-/* The owner's live bytes go to its buffer; the stack is then free. */
+/* The lowest byte of p's frames on the shared stack. All of the stack if p
+ * last ran elsewhere: an LWP that overflowed into the guard page leaves
+ * for good from the signal stack, its frames below any sane bound. */
+static char *frames_lo(const struct lwp_shared *sh, const struct lwp_pcb *p)
+{
+    char *lo = lwp__arch_live_lo(&p->ctx);
+
+    return lo >= sh->run_lo && lo <= run_top(sh) ? lo : sh->run_lo;
+}
+
+/* The owner's live bytes go to its buffer, unless it is leaving for good;
+ * the stack is then free. Returns where the owner's frames began. */
 static char *evict(struct lwp_runtime *rt, struct lwp_shared *sh)
 {
     struct lwp_pcb *o = rt->stack_owner;
@@ -98,10 +109,14 @@ static char *evict(struct lwp_runtime *rt, struct lwp_shared *sh)
     rt->stack_owner = NULL;
     if (!o)
         return top;
-    lo = lwp__arch_live_lo(&o->ctx);
-    if (lo < sh->run_lo)
-        lo = sh->run_lo;
+    lo = frames_lo(sh, o);
+    if (lwp__leaves_for_good(rt, o)) {
+        mark_off_stack(o);
+        return lo;
+    }
     len = (size_t)(top - lo);
+    if (lwp_unlikely(len > o->sh_limit))
+        lwp__shared_overflowed(o, len);
     if (len > o->sh_cap) {
         size_t cap = (len + 63) & ~(size_t)63;
         char *n = realloc(o->sh_save, cap);
@@ -111,7 +126,10 @@ static char *evict(struct lwp_runtime *rt, struct lwp_shared *sh)
         o->sh_save = n;
         o->sh_cap = (uint32_t)cap;
     }
-    copy_bytes(o->sh_save, lo, len);
+    if (lwp_unlikely(rt->on_valgrind))
+        lwp__stack_copy_quietly(o->sh_save, lo, len);
+    else
+        copy_bytes(o->sh_save, lo, len);
     mark_off_stack(o);
     o->sh_len = (uint32_t)len;
     if (len > o->sh_hw)
@@ -222,6 +240,7 @@ int lwp__shared_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
     p->vg_id = 0;
     p->counted = 0;
     p->sh_hw = 0;
+    p->sh_limit = (uint32_t)size;
     make_fresh(p);
     return 0;
 }
@@ -235,9 +254,8 @@ static void disown(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (rt->stack_owner != p)
         return;
     rt->stack_owner = NULL;
-    lo = lwp__arch_live_lo(&p->ctx);
-    if (lo && lo >= rt->shared->run_lo)
-        lwp__stack_forget(rt, lo, (size_t)(run_top(rt->shared) - lo));
+    lo = frames_lo(rt->shared, p);
+    lwp__stack_forget(rt, lo, (size_t)(run_top(rt->shared) - lo));
     mark_off_stack(p);
 }
 

@@ -189,6 +189,54 @@ Test(preempt, init_again_changes_the_slice, .timeout = 20)
         cr_assert_gt(hog_count[i], 0);
 }
 
+/* Shared-stack hogs: cut in a signal handler on the shared stack, each
+ * one's live stack (signal frame included) is saved and put back. */
+static volatile int bad_locals;
+
+static void shared_hog(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    volatile unsigned frame[128];
+    double end = iot_now() + hog_seconds;
+
+    for (unsigned i = 0; i < 128; i++)
+        frame[i] = (unsigned)me * 7919u + i;
+    PRE_PreemptMe();
+    while (!hogs_stop) {
+        hog_count[me]++;
+        if ((hog_count[me] & 1023) == 0) {
+            for (unsigned i = 0; i < 128; i++)
+                bad_locals += frame[i] != (unsigned)me * 7919u + i;
+            if (iot_now() > end)
+                hogs_stop = 1;
+        }
+    }
+    if (--hogs_left == 0)
+        LWP_NoYieldSignal(&hogs_done);
+}
+
+Test(preempt, shared_stack_lwps_are_cut_and_resume_intact, .timeout = 20)
+{
+    struct lwp_attr a = LWP_ATTR_INIT;
+
+    init_main();
+    hog_seconds = 0.3;
+    hogs_left = NHOGS;
+    a.priority = PRIO_WORK;
+    a.flags = LWP_CREATE_SHARED_STACK;
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    for (int i = 0; i < NHOGS; i++)
+        cr_assert_eq(LWP_CreateProcessAttr(&a, shared_hog,
+                                           (void *)(intptr_t)i, NULL),
+                     LWP_SUCCESS);
+    cr_assert_eq(LWP_WaitProcess(&hogs_done), LWP_SUCCESS);
+    for (int i = 0; i < NHOGS; i++)
+        cr_assert_gt(hog_count[i], 0, "hog %d never ran", i);
+    cr_assert_geq(PRE_Preemptions(), NHOGS, "switches came from ticks");
+    cr_assert_eq(bad_locals, 0);
+    cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
 /* ---- What is never cut ---- */
 
 static int order[8], norder;

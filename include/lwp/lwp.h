@@ -114,8 +114,9 @@ LWP_EXPORT extern int lwp_debug;
  * is hit the LWP cannot go on: with LWP_SOABORT the program aborts, with the
  * other two the overflowing LWP is destroyed and the others keep running. A
  * damaged magic word at the low end of a stack, found at a context switch,
- * is handled the same way except that LWP_SOQUIET and LWP_SOMESSAGE let the
- * LWP continue. */
+ * and a shared-stack LWP's live stack found deeper than its stacksize when
+ * it is saved, are handled the same way except that LWP_SOQUIET and
+ * LWP_SOMESSAGE let the LWP continue. */
 LWP_EXPORT extern int lwp_overflowAction;
 /* Non-zero (default): stacks of LWPs created from now on are kept in the
  * state LWP_StackUsed() needs. */
@@ -206,8 +207,10 @@ struct lwp_attr {
 #define LWP_CREATE_JOINABLE 0x2    /* kept as a zombie until collected */
 #define LWP_CREATE_SHARE_GROUP 0x4 /* group = attr->group, else creator's */
 /* Run on the stack shared by all LWPs created with this flag (1 MiB, with
- * a guard page; stacksize is then the depth the LWP may reach, at most
- * LWP_SHARED_STACK_MAX, else LWP_ENOMEM). While another shared-stack LWP
+ * a guard page; stacksize, rounded as for an own stack, is then the depth
+ * the LWP may reach, at most LWP_SHARED_STACK_MAX, else LWP_ENOMEM; a live
+ * stack found deeper when it is saved is an overflow, handled as a damaged
+ * magic word, see lwp_overflowAction). While another shared-stack LWP
  * runs, this one's live stack (from its stack pointer to the top: a few
  * hundred bytes for a connection handler blocked in IOMGR_WaitIO) waits in
  * a heap buffer of that size, copied out and back when the stack changes
@@ -219,7 +222,8 @@ struct lwp_attr {
  * local passed to an LWP it created, say, or a lock in a local). Its own
  * pointers to its own locals stay valid, and the library keeps nothing of
  * a waiting LWP in its stack. LWP_StackUsed reports the deepest live stack
- * it had at a switch. */
+ * it had at a switch. Such LWPs may be preemptible (PRE_PreemptMe): the
+ * signal frame they are cut in is saved with the rest. */
 #define LWP_CREATE_SHARED_STACK 0x8
 #define LWP_SHARED_STACK_MAX (1024 * 1024)
 /* Defaults: smallest stack, LWP_NORMAL_PRIORITY, no name, no flags. */

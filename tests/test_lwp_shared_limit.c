@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* LWP core: a shared-stack LWP's stacksize is the depth it may use. Going
+ * deeper is an overflow, found when its live stack is saved; going past
+ * the shared stack itself hits its guard page. */
+#include <signal.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lwp_test.h"
+
+TestSuite(lwp_shared_limit, .timeout = 60);
+
+static PROCESS spawn_sized(void (*ep)(void *), void *arg, const char *name,
+                           int stacksize, unsigned int flags)
+{
+    struct lwp_attr a = LWP_ATTR_INIT;
+    PROCESS pid = NULL;
+
+    a.stacksize = stacksize;
+    a.name = name;
+    a.flags = LWP_CREATE_SHARED_STACK | flags;
+    cr_assert_eq(LWP_CreateProcessAttr(&a, ep, arg, &pid), LWP_SUCCESS);
+    return pid;
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+/* ---- The limit reported ---- */
+
+Test(lwp_shared_limit, stacksize_is_rounded_as_for_an_own_stack,
+     .init = lwpt_setup, .fini = lwpt_teardown)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    int max_own = 0, max = 0, used;
+    struct lwp_attr a = LWP_ATTR_INIT;
+    PROCESS own, sh;
+
+    a.flags = LWP_CREATE_DORMANT; /* stacksize 0: the smallest */
+    cr_assert_eq(LWP_CreateProcessAttr(&a, nothing, NULL, &own), LWP_SUCCESS);
+    (void)LWP_StackUsed(own, &max_own, &used);
+    sh = spawn_sized(nothing, NULL, "zero", 0, LWP_CREATE_DORMANT);
+    cr_assert_eq(LWP_StackUsed(sh, &max, &used), LWP_NO_STACK);
+    cr_assert_eq(max, max_own, "smallest: %d, own stack's %d", max, max_own);
+    sh = spawn_sized(nothing, NULL, "odd", 100000, LWP_CREATE_DORMANT);
+    cr_assert_eq(LWP_StackUsed(sh, &max, &used), LWP_NO_STACK);
+    cr_assert_eq(max, (int)((100000 + page - 1) / page * page));
+}
+
+/* ---- Deeper than the stacksize ---- */
+
+static char deep_ev;
+static int deep_sum;
+
+/* Recurses `n` frames of a checked 1000-byte pad, then waits. */
+static __attribute__((noinline)) int deep(int n, unsigned seed)
+{
+    volatile unsigned char pad[1000];
+    int sum;
+
+    for (unsigned i = 0; i < sizeof(pad); i++)
+        pad[i] = (unsigned char)(seed + i);
+    if (n == 0) {
+        LWP_WaitProcess(&deep_ev);
+        sum = 0;
+    } else {
+        sum = deep(n - 1, seed * 31u + 1);
+    }
+    for (unsigned i = 0; i < sizeof(pad); i++)
+        sum += pad[i] == (unsigned char)(seed + i);
+    return sum;
+}
+
+static void deep_worker(void *arg)
+{
+    deep_sum = deep((int)(intptr_t)arg, 7);
+}
+
+/* 60 frames of 1000 bytes in a 32 KiB LWP; a second shared-stack LWP
+ * takes the stack, so the first one's live stack is saved. */
+static void run_too_deep(void)
+{
+    spawn_sized(deep_worker, (void *)(intptr_t)60, "deep", 32768, 0);
+    spawn_sized(nothing, NULL, "other", 32768, 0);
+    cr_assert_eq(LWP_NoYieldSignal(&deep_ev), LWP_SUCCESS);
+    LWP_DispatchProcess();
+}
+
+Test(lwp_shared_limit, deeper_than_stacksize_aborts, .init = lwpt_setup,
+     .signal = SIGABRT)
+{
+    run_too_deep();
+}
+
+/* Runs `body` in a child whose stderr is a pipe; returns its wait status
+ * and what it wrote. */
+static int in_child(void (*body)(void), char *buf, size_t cap)
+{
+    int fds[2], status = 0;
+    size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+
+    cr_assert_eq(pipe(fds), 0);
+    pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        body();
+        _exit(0);
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], buf + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+static void too_deep_with_message(void)
+{
+    lwp_overflowAction = LWP_SOMESSAGE;
+    LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, NULL);
+    run_too_deep();
+    /* Once: the second overflow says nothing. */
+    run_too_deep();
+    fprintf(stderr, "sum %d\n", deep_sum);
+    LWP_TerminateProcessSupport();
+}
+
+Test(lwp_shared_limit, somessage_reports_once_and_the_lwp_goes_on,
+     .timeout = 30)
+{
+    char buf[4096], *first;
+    int status = in_child(too_deep_with_message, buf, sizeof(buf));
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+              status);
+    first = strstr(buf, "LWP deep overflowed its 32768-byte stack: ");
+    cr_assert_not_null(first, "got: %s", buf);
+    cr_assert_not_null(strstr(first, " bytes deep when it was switched out"),
+                       "got: %s", buf);
+    cr_assert_null(strstr(strchr(first, '\n'), "overflowed"), "got: %s", buf);
+    /* Its 61 pads all came back intact. */
+    cr_assert_not_null(strstr(buf, "sum 61000\n"), "got: %s", buf);
+}
+
+Test(lwp_shared_limit, soquiet_says_nothing_and_the_lwp_goes_on,
+     .init = lwpt_setup, .fini = lwpt_teardown)
+{
+    lwp_overflowAction = LWP_SOQUIET;
+    deep_sum = 0;
+    run_too_deep();
+    cr_assert_eq(deep_sum, 61000);
+}
+
+Test(lwp_shared_limit, within_the_stacksize_is_fine, .init = lwpt_setup,
+     .fini = lwpt_teardown)
+{
+    int max, used;
+    PROCESS p;
+
+    deep_sum = 0;
+    p = spawn_sized(deep_worker, (void *)(intptr_t)60, "deep", 128 * 1024,
+                    LWP_CREATE_JOINABLE);
+    spawn_sized(nothing, NULL, "other", 0, 0);
+    cr_assert_eq(LWP_StackUsed(p, &max, &used), LWP_SUCCESS);
+    cr_assert_eq(max, 128 * 1024);
+    cr_assert_geq(used, 60 * 1000);
+    cr_assert_lt(used, max);
+    cr_assert_eq(LWP_NoYieldSignal(&deep_ev), LWP_SUCCESS);
+    cr_assert_eq(LWP_WaitExit(p, NULL), LWP_SUCCESS);
+    cr_assert_eq(deep_sum, 61000);
+}
+
+/* ---- Past the shared stack: its guard page ---- */
+
+static volatile int endless = 1 << 30;
+
+static int recurse(int depth)
+{
+    volatile char pad[512];
+
+    pad[0] = (char)depth;
+    if (depth > endless)
+        return 0;
+    return recurse(depth + 1) + pad[0];
+}
+
+static void runaway(void *arg)
+{
+    (void)arg;
+    recurse(0);
+}
+
+static char park_ev, parkers_done;
+static int parked, nparked;
+
+static void parker(void *arg)
+{
+    volatile int mine[64];
+
+    for (int i = 0; i < 64; i++)
+        mine[i] = (int)(intptr_t)arg;
+    LWP_WaitProcess(&park_ev);
+    for (int i = 0; i < 64; i++)
+        parked += mine[i];
+    if (++nparked == 2)
+        LWP_NoYieldSignal(&parkers_done);
+}
+
+/* The runaway dies with a parker next in line, whose bytes must come
+ * back while the stack still belongs to the dead LWP. */
+static void runaway_beside_parkers(void)
+{
+    PROCESS r;
+
+    lwp_overflowAction = LWP_SOMESSAGE;
+    LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, NULL);
+    spawn_sized(parker, (void *)(intptr_t)1, "p1", 0, 0);
+    r = spawn_sized(runaway, NULL, "runaway", LWP_SHARED_STACK_MAX,
+                    LWP_CREATE_DORMANT);
+    spawn_sized(parker, (void *)(intptr_t)2, "p2", 0, 0);
+    LWP_ResumeProcess(r);
+    LWP_NoYieldSignal(&park_ev);
+    LWP_WaitProcess(&parkers_done);
+    fprintf(stderr, "parked %d\n", parked);
+    LWP_TerminateProcessSupport();
+}
+
+Test(lwp_shared_limit, guard_page_ends_the_lwp_and_the_others_go_on,
+     .timeout = 30)
+{
+    char buf[4096];
+    int status;
+
+    if (lwpt_under_valgrind())
+        cr_skip_test("valgrind does not deliver guard-page faults on the "
+                     "alternate stack the way the kernel does");
+    status = in_child(runaway_beside_parkers, buf, sizeof(buf));
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "status %#x: %s", status, buf);
+    cr_assert_not_null(strstr(buf, "LWP runaway overflowed its 1048576-byte"
+                                   " stack"),
+                       "got: %s", buf);
+    cr_assert_not_null(strstr(buf, "parked 192\n"), "got: %s", buf);
+}
