@@ -2,13 +2,20 @@
 /*
  * echo_server: a TCP echo server with one LWP per connection.
  *
- *   echo_server [-p port] [-c max_connections] [-s stack_bytes] [-H]
+ *   echo_server [-p port] [-c max_connections] [-s stack_bytes] [-O] [-H]
  *
  * Listens on 127.0.0.1 only (port 0, the default, lets the kernel pick one)
  * and prints "listening on 127.0.0.1:PORT" once it accepts connections.
  * An acceptor LWP waits for the listening socket with IOMGR_WaitIO and
- * starts one LWP per connection at LWP_NORMAL_PRIORITY on a small stack
- * (default 32 KiB; the echo buffer lives on the heap). A connection LWP
+ * starts one LWP per connection at LWP_NORMAL_PRIORITY, allowed a small
+ * stack depth (default 32 KiB; the echo buffer lives on the heap).
+ *
+ * Connection LWPs run on the one shared stack (LWP_CREATE_SHARED_STACK):
+ * while one waits, only its live stack, a few hundred bytes, is kept
+ * aside, so a thousand connections touch a thousand small buffers rather
+ * than a thousand stacks. Nothing here hands another LWP a pointer into a
+ * connection's stack, which is what that mode asks. -O gives each
+ * connection a stack of its own instead. A connection LWP
  * reads whatever has arrived and writes all of it back, waiting for
  * IOMGR_READ or IOMGR_WRITE whenever the socket is not ready; it returns,
  * which frees its PCB and stack for reuse, when the client closes or the
@@ -67,9 +74,10 @@ struct config {
     int max_conns;
     int stack;
     int hog;
+    int own_stacks; /* -O: a stack per connection, not the shared one */
 };
 
-static struct config cfg = {0, DEFAULT_MAX_CONNS, DEFAULT_STACK, 0};
+static struct config cfg = {0, DEFAULT_MAX_CONNS, DEFAULT_STACK, 0, 0};
 /* Set once by main on SIGINT/SIGTERM. Volatile: the -H hog tests it in a
  * loop without calls, and main sets it while the hog is cut mid-loop. */
 static volatile int stopping;
@@ -88,8 +96,9 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [-p port (0 = ephemeral)] [-c max_connections "
-            "(default %d)] [-s stack_bytes (default %d)] [-H (preemptible "
-            "CPU hog beside the connections)]\n",
+            "(default %d)] [-s stack_bytes (default %d)] [-O (a stack of "
+            "its own per connection)] [-H (preemptible CPU hog beside the "
+            "connections)]\n",
             argv0, DEFAULT_MAX_CONNS, DEFAULT_STACK);
     exit(2);
 }
@@ -98,7 +107,7 @@ static void parse_options(int argc, char **argv)
 {
     int opt;
 
-    while ((opt = getopt(argc, argv, "p:c:s:Hh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:s:OHh")) != -1) {
         switch (opt) {
         case 'p':
             cfg.port = (int)echo_parse_long('p', optarg, 0, 65535);
@@ -109,6 +118,9 @@ static void parse_options(int argc, char **argv)
         case 's':
             cfg.stack = (int)echo_parse_long('s', optarg, 0, 64 << 20);
             break;
+        case 'O':
+            cfg.own_stacks = 1;
+            break;
         case 'H':
             cfg.hog = 1;
             break;
@@ -118,6 +130,12 @@ static void parse_options(int argc, char **argv)
     }
     if (optind != argc)
         usage(argv[0]);
+    if (!cfg.own_stacks && cfg.stack > LWP_SHARED_STACK_MAX) {
+        fprintf(stderr, "echo_server: -s %d: shared-stack LWPs may use at "
+                "most %d bytes (use -O for larger stacks)\n",
+                cfg.stack, LWP_SHARED_STACK_MAX);
+        exit(2);
+    }
 }
 
 /* Called by each LWP as it returns: the last one wakes main. */
@@ -197,6 +215,7 @@ static void set_nodelay(int fd)
  * the limit is reached or no LWP can be made. */
 static void start_conn(int fd)
 {
+    struct lwp_attr attr = LWP_ATTR_INIT;
     struct conn *c;
     int rc;
 
@@ -228,8 +247,10 @@ static void start_conn(int fd)
     live++;
     n_served++;
     /* The new LWP runs before this call returns (same priority). */
-    rc = LWP_CreateProcess(conn_main, cfg.stack, LWP_NORMAL_PRIORITY, c,
-                           "echo connection", NULL);
+    attr.stacksize = cfg.stack;
+    attr.name = "echo connection";
+    attr.flags = cfg.own_stacks ? 0 : LWP_CREATE_SHARED_STACK;
+    rc = LWP_CreateProcessAttr(&attr, conn_main, c, NULL);
     if (rc != LWP_SUCCESS) {
         fprintf(stderr, "echo_server: new connection LWP: %s\n",
                 LWP_StrError(rc));
@@ -416,8 +437,14 @@ int main(int argc, char **argv)
            "once), %lu rejected over the limit of %d, %lu ended by an "
            "error, %llu bytes echoed\n",
            n_served, n_peak, n_rejected, cfg.max_conns, n_failed, bytes_echoed);
-    printf("echo_server: deepest connection stack: %d of %d bytes used\n",
-           stack_peak, stack_size);
+    if (cfg.own_stacks)
+        printf("echo_server: connections on stacks of their own: deepest "
+               "%d of %d bytes used\n",
+               stack_peak, stack_size);
+    else
+        printf("echo_server: connections on the shared stack: deepest live "
+               "stack %d bytes (%d allowed)\n",
+               stack_peak, stack_size);
     if (cfg.hog)
         printf("echo_server: hog: %lu million additions, cut %lu times by "
                "preemption\n",

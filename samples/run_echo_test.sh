@@ -100,6 +100,16 @@ cat "$tmp/server.out"
 grep -q '^echo_server: stopped: ' "$tmp/server.out" ||
     fail "no summary from the server"
 case " ${SERVER_OPTS:-} " in
+*" -O "*)
+    grep -q '^echo_server: connections on stacks of their own: deepest [1-9]' \
+        "$tmp/server.out" || fail "no own-stack use in the summary"
+    ;;
+*)
+    grep -q '^echo_server: connections on the shared stack: deepest live stack [1-9]' \
+        "$tmp/server.out" || fail "no shared-stack use in the summary"
+    ;;
+esac
+case " ${SERVER_OPTS:-} " in
 *" -H "*)
     grep -q '^echo_server: hog: .* cut [1-9][0-9]* times' "$tmp/server.out" ||
         fail "the hog was never preempted"

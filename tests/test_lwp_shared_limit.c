@@ -2,6 +2,7 @@
 /* LWP core: a shared-stack LWP's stacksize is the depth it may use. Going
  * deeper is an overflow, found when its live stack is saved; going past
  * the shared stack itself hits its guard page. */
+#define _GNU_SOURCE /* open_memstream */
 #include <signal.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -247,4 +248,44 @@ Test(lwp_shared_limit, guard_page_ends_the_lwp_and_the_others_go_on,
                                    " stack"),
                        "got: %s", buf);
     cr_assert_not_null(strstr(buf, "parked 192\n"), "got: %s", buf);
+}
+
+/* ---- LWP_Print_Processes ---- */
+
+static char dump_ev;
+
+static void dump_waiter(void *arg)
+{
+    (void)arg;
+    LWP_WaitProcess(&dump_ev);
+}
+
+Test(lwp_shared_limit, print_processes_shows_where_live_stacks_are,
+     .init = lwpt_setup, .fini = lwpt_teardown)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    spawn_sized(dump_waiter, NULL, "aside", 40960, 0);
+    spawn_sized(dump_waiter, NULL, "owner", 0, 0); /* evicts "aside" */
+    spawn_sized(dump_waiter, NULL, "fresh", 0, LWP_CREATE_DORMANT);
+    lwp_logfile = f;
+    LWP_Print_Processes();
+    lwp_logfile = stderr;
+    fclose(f);
+    cr_assert_not_null(strstr(buf, "depth allowed: 40960, deepest seen: "),
+                       "%s", buf);
+    cr_assert_not_null(strstr(buf, "live stack saved aside: "), "%s", buf);
+    cr_assert_not_null(strstr(buf, "not started yet"), "%s", buf);
+    /* Only the owner's stack pointer is on the stack. */
+    cr_assert_not_null(strstr(strstr(buf, "process owner"),
+                              "stack pointer at last switch"),
+                       "%s", buf);
+    cr_assert_null(strstr(strstr(buf, "process aside"),
+                          "stack pointer at last switch: (nil)"),
+                   "%s", buf);
+    free(buf);
+    LWP_NoYieldSignal(&dump_ev);
+    LWP_DispatchProcess();
 }
