@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The OpenAFS-only IOMGR calls (<lwp/afs_compat.h>). */
+/* The OpenAFS-only IOMGR calls (<lwp/afs_compat.h>), and its keyboard
+ * calls, which wait for stdin through IOMGR_Select. */
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +73,67 @@ int IOMGR_PollAFS(void)
 int IOMGR_SoftSigAFS(void *(*aproc)(void *), void *arock)
 {
     return iomgr__softsig(NULL, aproc, arock);
+}
+
+/* ---- Keyboard ---- */
+
+/* Whether stdio holds stdin bytes not yet handed out: then waiting for
+ * the fd would wait for more than is needed. glibc's FILE shows it. */
+static int stdin_buffered(void)
+{
+#ifdef __GLIBC__
+    return stdin->_IO_read_ptr < stdin->_IO_read_end;
+#else
+    return 0;
+#endif
+}
+
+int LWP_WaitForKeystroke(int seconds)
+{
+    struct timeval tv = {seconds, 0};
+    int fd = fileno(stdin);
+    fd_set rd;
+
+    if (stdin_buffered())
+        return 1;
+    if (fd < 0 || fd >= FD_SETSIZE)
+        return 0;
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    return IOMGR_Select(fd + 1, &rd, NULL, NULL, seconds < 0 ? NULL : &tv) >
+           0;
+}
+
+int LWP_GetLine(char *linebuf, int len)
+{
+    int n = 0, c = 0;
+
+    if (!linebuf || len < 2)
+        return 0;
+    while (n < len - 1) {
+        if (!stdin_buffered())
+            LWP_WaitForKeystroke(-1);
+        c = getc(stdin);
+        if (c == EOF)
+            break;
+        linebuf[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    linebuf[n] = '\0';
+    if (n == 0 && c == EOF)
+        return -1;
+    return linebuf[n - 1] == '\n' ? n : 0;
+}
+
+int LWP_GetResponseKey(int seconds, char *key)
+{
+    int c;
+
+    if (!key)
+        return 0;
+    __fpurge(stdin); /* answers typed ahead do not count */
+    c = LWP_WaitForKeystroke(seconds) ? getc(stdin) : EOF;
+    *key = c == EOF ? '\0' : (char)c;
+    return c != EOF;
 }

@@ -4,23 +4,27 @@
  * <lwp.h>. Include this instead of (not as well as) a header of OpenAFS.
  *
  * What it adds to <lwp/lwp.h>: LWP_InitializeProcessSupport, LWP_ThreadId,
- * LWP_ActiveProcess, IOMGR_AllocFDSet/IOMGR_FreeFDSet (IOMGR_Sleep is in
- * <lwp/iomgr.h>), and entry points typed void *(*)(void *) for
- * LWP_CreateProcess and IOMGR_SoftSig (their results are ignored, as
- * OpenAFS ignored them). IOMGR_Initialize initialises LWP when needed, as
- * OpenAFS's does.
+ * LWP_ActiveProcess, LWP_CreateProcess2, IOMGR_AllocFDSet/IOMGR_FreeFDSet
+ * (IOMGR_Sleep is in <lwp/iomgr.h>), the keyboard calls
+ * LWP_WaitForKeystroke, LWP_GetLine and LWP_GetResponseKey, and entry
+ * points typed void *(*)(void *) for LWP_CreateProcess and IOMGR_SoftSig
+ * (their results are ignored, as OpenAFS ignored them). IOMGR_Initialize
+ * initialises LWP when needed, as OpenAFS's does.
  *
  * OpenAFS semantics where its programs rely on them: LWP_NORMAL_PRIORITY
  * is 2 (OpenAFS's value; priorities still run 0..LWP_MAX_PRIORITY = 4, so
  * OpenAFS's "LWP_MAX_PRIORITY - 1" outranks normal LWPs as intended),
  * IOMGR_Initialize initialises LWP at that priority when needed, and
  * IOMGR_Poll yields twice and returns 0 (OpenAFS servers call it in long
- * loops so that other LWPs get to run). AFS_ATTRIBUTE_FORMAT, which
+ * loops so that other LWPs get to run). LWPs created through this header
+ * get at least OpenAFS's minimum stack on Linux, LWP_AFS_MINSTACK (192
+ * KiB), or AFS_LWP_STACK_SIZE bytes if that environment variable asks for
+ * more: OpenAFS programs ask for less than they use, counting on it (the
+ * pages they never touch cost nothing). AFS_ATTRIBUTE_FORMAT, which
  * OpenAFS's own headers use, is provided if missing.
  *
  * What stays as in this library (Coda's semantics): 8 rocks (OpenAFS: 4),
- * a 32 KiB minimum stack (OpenAFS: 192 KiB on Linux; ask for what you
- * need), counting LWP_QWait/LWP_QSignal, IOMGR_Select returns the number of
+ * counting LWP_QWait/LWP_QSignal, IOMGR_Select returns the number of
  * ready (fd, set) pairs (OpenAFS clamps it to 1: test "> 0", not "== 1").
  * An LWP that has returned is gone: its PROCESS is answered with
  * LWP_EBADPID, so destroying it is harmless.
@@ -48,11 +52,41 @@ LWP_EXPORT int LWP_InitializeProcessSupport(int priority, PROCESS *pid);
 LWP_EXPORT PROCESS LWP_ThreadId(void);
 #define LWP_ActiveProcess (LWP_ThreadId())
 
-/* LWP_CreateProcess with an OpenAFS entry point; returns as
- * LWP_CreateProcess. May yield (to the new LWP). */
+/* OpenAFS's smallest stack on Linux: smaller stacksize requests of
+ * LWP_CreateProcess here are raised to it (or to AFS_LWP_STACK_SIZE from
+ * the environment, read once, if larger). */
+#define LWP_AFS_MINSTACK (192 * 1024)
+
+/* LWP_CreateProcess with an OpenAFS entry point and OpenAFS's minimum
+ * stack; returns as LWP_CreateProcess. May yield (to the new LWP).
+ * LWP_CreateProcess2, OpenAFS's variant, is the same call here. */
 LWP_EXPORT int LWP_CreateProcessAFS(void *(*ep)(void *), int stacksize,
                                     int priority, void *parm,
                                     const char *name, PROCESS *pid);
+
+/* ---- Keyboard (stdin), without stopping the other LWPs ---- */
+
+/* Waits until stdin has input (or end of file) for at most `seconds`
+ * (< 0: for ever; 0: just looks), letting the other LWPs run. Returns 1
+ * when input is there (already in stdin's buffer, or readable), 0 on
+ * timeout, and also 0 when it cannot wait (IOMGR not initialised, stdin
+ * closed). May yield. */
+LWP_EXPORT int LWP_WaitForKeystroke(int seconds);
+
+/* Reads one line from stdin into linebuf (len bytes, NUL-terminated),
+ * newline included, waiting for input as LWP_WaitForKeystroke(-1) does
+ * whenever stdin's buffer runs dry, so a line arriving in pieces does not
+ * block the other LWPs. Returns the line's length; 0 if it does not fit
+ * (linebuf then holds its first len - 1 bytes; the rest stays unread) or
+ * ends at end of file without a newline, or linebuf is NULL or len < 2;
+ * -1 at end of file. May yield. */
+LWP_EXPORT int LWP_GetLine(char *linebuf, int len);
+
+/* Discards what stdin's buffer holds, then waits as
+ * LWP_WaitForKeystroke(seconds) for a key and stores it in *key. Returns
+ * 1 with the key, or 0 with *key = 0 on timeout or end of file (0, with
+ * nothing stored, if key is NULL). May yield. */
+LWP_EXPORT int LWP_GetResponseKey(int seconds, char *key);
 
 /* IOMGR_SoftSig with an OpenAFS handler; returns as IOMGR_SoftSig. */
 LWP_EXPORT int IOMGR_SoftSigAFS(void *(*aproc)(void *), void *arock);
@@ -84,6 +118,8 @@ LWP_EXPORT int IOMGR_PollAFS(void);
 #define LWP_CreateProcess(ep, stacksize, priority, parm, name, pid)          \
     LWP_CreateProcessAFS((void *(*)(void *))(ep), (stacksize), (priority),   \
                          (void *)(parm), (name), (pid))
+#define LWP_CreateProcess2(ep, stacksize, priority, parm, name, pid)         \
+    LWP_CreateProcess((ep), (stacksize), (priority), (parm), (name), (pid))
 #define IOMGR_SoftSig(aproc, arock)                                          \
     IOMGR_SoftSigAFS((void *(*)(void *))(aproc), (void *)(arock))
 
