@@ -22,18 +22,24 @@
 #include <lwp/context.h>
 #include <lwp/lwp.h>
 
+#include "selftest.h"
 #include "support/regcheck.h"
 
 static int passed, failed;
 static char order[256];
 
-static void check(int ok, const char *what)
+void selftest_check(int ok, const char *what)
 {
     printf("%s: %s\n", ok ? "pass" : "FAIL", what);
     if (ok)
         passed++;
     else
         failed++;
+}
+
+static void check(int ok, const char *what)
+{
+    selftest_check(ok, what);
 }
 
 static void note(const char *s)
@@ -330,6 +336,7 @@ int main(void)
     check_fp_own();
     check_wait_exit();
     check_many();
+    selftest_shared();
     check(LWP_TerminateProcessSupport() == LWP_SUCCESS, "terminate");
     printf("lwp_selftest: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
