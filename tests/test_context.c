@@ -246,11 +246,20 @@ static void take_one_turn(void *arg)
     take_one_turn_here(me);
 }
 
+/* LWP_CREATE_* flags for spawn: a test may put its LWPs on the shared
+ * stack, where the routines run around the copier's switches. */
+static unsigned int spawn_flags;
+
 static PROCESS spawn(void (*ep)(void *), int prio, const char *name)
 {
+    struct lwp_attr a = LWP_ATTR_INIT;
     PROCESS pid = NULL;
 
-    cr_assert_eq(LWP_CreateProcess(ep, STACK, prio, (void *)name, name, &pid),
+    a.stacksize = STACK;
+    a.priority = prio;
+    a.name = name;
+    a.flags = spawn_flags;
+    cr_assert_eq(LWP_CreateProcessAttr(&a, ep, (void *)name, &pid),
                  LWP_SUCCESS);
     cr_assert_not_null(pid);
     name_lwp(pid, name);
@@ -683,6 +692,22 @@ Test(context, unoptimised_two_users_ping_pong_log, .init = ctx_setup,
     use_type(a, t);
     use_type(b, t);
     cr_assert_str_eq(lwpt_log, "");
+    run_pingpong();
+    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Ra>b Sb>a Rb>a Sa>b Ra>b Sb>a Rb>a "
+                            "Sa>b Ra>b Sb>m");
+    cr_assert_eq(n_wrong_buffer, 0);
+}
+
+Test(context, routines_run_the_same_around_shared_stack_switches,
+     .init = ctx_setup, .fini = ctx_teardown)
+{
+    int t = define_type(0);
+    PROCESS a, b;
+
+    spawn_flags = LWP_CREATE_SHARED_STACK;
+    spawn_pingpong_pair(&a, &b, 2);
+    use_type(a, t);
+    use_type(b, t);
     run_pingpong();
     cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Ra>b Sb>a Rb>a Sa>b Ra>b Sb>a Rb>a "
                             "Sa>b Ra>b Sb>m");
@@ -1358,6 +1383,24 @@ Test(context, fp_rounding_mode_is_per_lwp, .init = ctx_setup,
     PROCESS a, b;
 
     measure_rounding();
+    spawn_pingpong_pair(&a, &b, N);
+    cr_assert_eq(lwp_fpset(a), 0);
+    cr_assert_eq(lwp_fpset(b), 0);
+    expect_fp(FE_UPWARD, FE_UPWARD, FE_DOWNWARD, FE_DOWNWARD);
+    run_pingpong();
+    assert_fp_checks(N);
+    cr_assert(rounding_is(FE_TONEAREST));
+}
+
+Test(context, fp_rounding_mode_is_per_lwp_on_the_shared_stack,
+     .init = ctx_setup, .fini = ctx_teardown)
+{
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
+    enum { N = 200 };
+    PROCESS a, b;
+
+    measure_rounding();
+    spawn_flags = LWP_CREATE_SHARED_STACK;
     spawn_pingpong_pair(&a, &b, N);
     cr_assert_eq(lwp_fpset(a), 0);
     cr_assert_eq(lwp_fpset(b), 0);
