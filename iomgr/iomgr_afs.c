@@ -91,7 +91,7 @@ static int stdin_buffered(void)
 int LWP_WaitForKeystroke(int seconds)
 {
     struct timeval tv = {seconds, 0};
-    int fd = fileno(stdin);
+    int fd = fileno(stdin), rc;
     fd_set rd;
 
     if (stdin_buffered())
@@ -100,8 +100,8 @@ int LWP_WaitForKeystroke(int seconds)
         return 0;
     FD_ZERO(&rd);
     FD_SET(fd, &rd);
-    return IOMGR_Select(fd + 1, &rd, NULL, NULL, seconds < 0 ? NULL : &tv) >
-           0;
+    rc = IOMGR_Select(fd + 1, &rd, NULL, NULL, seconds < 0 ? NULL : &tv);
+    return rc > 0;
 }
 
 int LWP_GetLine(char *linebuf, int len)

@@ -41,6 +41,13 @@ int lwpt_under_valgrind(void);
                          "sets no exception flags");                          \
     } while (0)
 
+/* Runs body() in a child process whose stderr is a pipe, then _exit(0);
+ * returns the child's wait status, and what it wrote in buf
+ * (NUL-terminated, cap bytes at most) (support/child.c). */
+int lwpt_in_child(void (*body)(void), char *buf, size_t cap);
+/* Recurses 512-byte frames until the stack ends (support/child.c). */
+int lwpt_recurse(int depth);
+
 /* Entry points that signal / wait on the event given as their argument. */
 void lwpt_signal(void *event);
 void lwpt_wait(void *event);

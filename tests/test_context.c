@@ -682,12 +682,14 @@ static void spawn_pingpong_pair(PROCESS *a, PROCESS *b, int n)
     *b = spawn(yield_rounds, LOW, "b");
 }
 
-Test(context, unoptimised_two_users_ping_pong_log, .init = ctx_setup,
-     .fini = ctx_teardown)
+/* Two users of an unoptimised type ping-pong twice, on stacks made with
+ * `flags`: every switch between them saves and restores. */
+static void two_users_ping_pong_log(unsigned int flags)
 {
     int t = define_type(0);
     PROCESS a, b;
 
+    spawn_flags = flags;
     spawn_pingpong_pair(&a, &b, 2);
     use_type(a, t);
     use_type(b, t);
@@ -698,20 +700,16 @@ Test(context, unoptimised_two_users_ping_pong_log, .init = ctx_setup,
     cr_assert_eq(n_wrong_buffer, 0);
 }
 
+Test(context, unoptimised_two_users_ping_pong_log, .init = ctx_setup,
+     .fini = ctx_teardown)
+{
+    two_users_ping_pong_log(0);
+}
+
 Test(context, routines_run_the_same_around_shared_stack_switches,
      .init = ctx_setup, .fini = ctx_teardown)
 {
-    int t = define_type(0);
-    PROCESS a, b;
-
-    spawn_flags = LWP_CREATE_SHARED_STACK;
-    spawn_pingpong_pair(&a, &b, 2);
-    use_type(a, t);
-    use_type(b, t);
-    run_pingpong();
-    cr_assert_str_eq(lwpt_log, "Rm>a Sa>b Ra>b Sb>a Rb>a Sa>b Ra>b Sb>a Rb>a "
-                            "Sa>b Ra>b Sb>m");
-    cr_assert_eq(n_wrong_buffer, 0);
+    two_users_ping_pong_log(LWP_CREATE_SHARED_STACK);
 }
 
 Test(context, unoptimised_two_users_counts_are_exact, .init = ctx_setup,
@@ -1375,14 +1373,15 @@ static void assert_fp_checks(int n)
     cr_assert_eq(fp_bad[1], 0, "b lost its mode %d times", fp_bad[1]);
 }
 
-Test(context, fp_rounding_mode_is_per_lwp, .init = ctx_setup,
-     .fini = ctx_teardown)
+/* Two LWPs with lwp_fpset, on stacks made with `flags`, each keep their
+ * own rounding mode through N ping-pong rounds; main keeps its own. */
+static void fp_mode_is_per_lwp(unsigned int flags)
 {
-    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
     enum { N = 200 };
     PROCESS a, b;
 
     measure_rounding();
+    spawn_flags = flags;
     spawn_pingpong_pair(&a, &b, N);
     cr_assert_eq(lwp_fpset(a), 0);
     cr_assert_eq(lwp_fpset(b), 0);
@@ -1392,22 +1391,18 @@ Test(context, fp_rounding_mode_is_per_lwp, .init = ctx_setup,
     cr_assert(rounding_is(FE_TONEAREST));
 }
 
+Test(context, fp_rounding_mode_is_per_lwp, .init = ctx_setup,
+     .fini = ctx_teardown)
+{
+    LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
+    fp_mode_is_per_lwp(0);
+}
+
 Test(context, fp_rounding_mode_is_per_lwp_on_the_shared_stack,
      .init = ctx_setup, .fini = ctx_teardown)
 {
     LWPT_SKIP_FP_MODES_UNDER_VALGRIND();
-    enum { N = 200 };
-    PROCESS a, b;
-
-    measure_rounding();
-    spawn_flags = LWP_CREATE_SHARED_STACK;
-    spawn_pingpong_pair(&a, &b, N);
-    cr_assert_eq(lwp_fpset(a), 0);
-    cr_assert_eq(lwp_fpset(b), 0);
-    expect_fp(FE_UPWARD, FE_UPWARD, FE_DOWNWARD, FE_DOWNWARD);
-    run_pingpong();
-    assert_fp_checks(N);
-    cr_assert(rounding_is(FE_TONEAREST));
+    fp_mode_is_per_lwp(LWP_CREATE_SHARED_STACK);
 }
 
 Test(context, fp_lwps_without_fpset_keep_the_shared_mode, .init = ctx_setup,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "lwp_test.h"
+#include "support/deep_stack.h"
 
 TestSuite(lwp_shared, .init = lwpt_setup, .fini = lwpt_teardown,
           .timeout = 60);
@@ -146,30 +147,19 @@ Test(lwp_shared, pointers_to_own_locals_stay_valid)
 
 static char deep_ev;
 
-static __attribute__((noinline)) unsigned deep(unsigned n, unsigned seed)
+/* Woken deep, it yields once more: the stack changes hands while all
+ * three are at their deepest. */
+static void wait_then_yield(void)
 {
-    volatile unsigned char pad[1000];
-    unsigned sum;
-
-    for (unsigned i = 0; i < sizeof(pad); i++)
-        pad[i] = (unsigned char)(seed + i);
-    if (n == 0) {
-        LWP_WaitProcess(&deep_ev);
-        LWP_DispatchProcess();
-        sum = 0;
-    } else {
-        sum = deep(n - 1, seed * 31u + 1);
-    }
-    for (unsigned i = 0; i < sizeof(pad); i++)
-        sum += pad[i] == (unsigned char)(seed + i);
-    return sum;
+    LWP_WaitProcess(&deep_ev);
+    LWP_DispatchProcess();
 }
 
 static void deep_worker(void *arg)
 {
     unsigned *out = arg;
 
-    *out = deep(out[1], out[2]);
+    *out = lwpt_deep(out[1], out[2], wait_then_yield);
 }
 
 Test(lwp_shared, deep_live_stacks_of_different_depths)

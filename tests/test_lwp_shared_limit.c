@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lwp_test.h"
+#include "support/deep_stack.h"
 
 TestSuite(lwp_shared_limit, .timeout = 60);
 
@@ -54,30 +55,17 @@ Test(lwp_shared_limit, stacksize_is_rounded_as_for_an_own_stack,
 /* ---- Deeper than the stacksize ---- */
 
 static char deep_ev;
-static int deep_sum;
+static unsigned deep_sum;
 
-/* Recurses `n` frames of a checked 1000-byte pad, then waits. */
-static __attribute__((noinline)) int deep(int n, unsigned seed)
+static void wait_deep_ev(void)
 {
-    volatile unsigned char pad[1000];
-    int sum;
-
-    for (unsigned i = 0; i < sizeof(pad); i++)
-        pad[i] = (unsigned char)(seed + i);
-    if (n == 0) {
-        LWP_WaitProcess(&deep_ev);
-        sum = 0;
-    } else {
-        sum = deep(n - 1, seed * 31u + 1);
-    }
-    for (unsigned i = 0; i < sizeof(pad); i++)
-        sum += pad[i] == (unsigned char)(seed + i);
-    return sum;
+    LWP_WaitProcess(&deep_ev);
 }
 
+/* `arg` frames of checked 1000-byte pads, waiting at the bottom. */
 static void deep_worker(void *arg)
 {
-    deep_sum = deep((int)(intptr_t)arg, 7);
+    deep_sum = lwpt_deep((unsigned)(intptr_t)arg, 7, wait_deep_ev);
 }
 
 /* 60 frames of 1000 bytes in a 32 KiB LWP; a second shared-stack LWP
@@ -96,31 +84,6 @@ Test(lwp_shared_limit, deeper_than_stacksize_aborts, .init = lwpt_setup,
     run_too_deep();
 }
 
-/* Runs `body` in a child whose stderr is a pipe; returns its wait status
- * and what it wrote. */
-static int in_child(void (*body)(void), char *buf, size_t cap)
-{
-    int fds[2], status = 0;
-    size_t got = 0;
-    ssize_t n;
-    pid_t pid;
-
-    cr_assert_eq(pipe(fds), 0);
-    pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        body();
-        _exit(0);
-    }
-    close(fds[1]);
-    while ((n = read(fds[0], buf + got, cap - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = '\0';
-    close(fds[0]);
-    waitpid(pid, &status, 0);
-    return status;
-}
-
 static void too_deep_with_message(void)
 {
     lwp_overflowAction = LWP_SOMESSAGE;
@@ -128,7 +91,7 @@ static void too_deep_with_message(void)
     run_too_deep();
     /* Once: the second overflow says nothing. */
     run_too_deep();
-    fprintf(stderr, "sum %d\n", deep_sum);
+    fprintf(stderr, "sum %u\n", deep_sum);
     LWP_TerminateProcessSupport();
 }
 
@@ -136,7 +99,7 @@ Test(lwp_shared_limit, somessage_reports_once_and_the_lwp_goes_on,
      .timeout = 30)
 {
     char buf[4096], *first;
-    int status = in_child(too_deep_with_message, buf, sizeof(buf));
+    int status = lwpt_in_child(too_deep_with_message, buf, sizeof(buf));
 
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
               status);
@@ -179,22 +142,10 @@ Test(lwp_shared_limit, within_the_stacksize_is_fine, .init = lwpt_setup,
 
 /* ---- Past the shared stack: its guard page ---- */
 
-static volatile int endless = 1 << 30;
-
-static int recurse(int depth)
-{
-    volatile char pad[512];
-
-    pad[0] = (char)depth;
-    if (depth > endless)
-        return 0;
-    return recurse(depth + 1) + pad[0];
-}
-
 static void runaway(void *arg)
 {
     (void)arg;
-    recurse(0);
+    lwpt_recurse(0);
 }
 
 static char park_ev, parkers_done;
@@ -241,7 +192,7 @@ Test(lwp_shared_limit, guard_page_ends_the_lwp_and_the_others_go_on,
     if (lwpt_under_valgrind())
         cr_skip_test("valgrind does not deliver guard-page faults on the "
                      "alternate stack the way the kernel does");
-    status = in_child(runaway_beside_parkers, buf, sizeof(buf));
+    status = lwpt_in_child(runaway_beside_parkers, buf, sizeof(buf));
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "status %#x: %s", status, buf);
     cr_assert_not_null(strstr(buf, "LWP runaway overflowed its 1048576-byte"

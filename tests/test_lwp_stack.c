@@ -107,26 +107,18 @@ Test(lwp_stack, main_lwp_has_a_sensible_answer, .init = lwpt_setup,
 
 /* ---- Overflow ---- */
 
-static volatile int recursion_limit = 1 << 30;
-
-static int recurse(int depth)
-{
-    volatile char pad[512];
-    pad[0] = (char)depth;
-    if (depth > recursion_limit)
-        return 0;
-    return recurse(depth + 1) + pad[0];
-}
-
 static void overflow(void *arg)
 {
     lwpt_note("deep-start");
-    recurse(0);
+    lwpt_recurse(0);
 }
 
-static void run_overflow_child(int action, int fd)
+static int child_action;
+
+static void run_overflow_child(void)
 {
-    dup2(fd, STDERR_FILENO);
+    int action = child_action;
+
     lwp_overflowAction = action;
     LWP_Init(LWP_VERSION, 1, NULL);
     LWP_CreateProcess(overflow, 32768, 2, NULL, "deep", NULL);
@@ -145,21 +137,8 @@ static int overflow_in_child(int action, char *buf, size_t cap)
     if (lwpt_under_valgrind())
         cr_skip_test("valgrind does not deliver guard-page faults on the "
                      "alternate stack the way the kernel does");
-    int fds[2], status = 0;
-    size_t got = 0;
-    ssize_t n;
-
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0)
-        run_overflow_child(action, fds[1]);
-    close(fds[1]);
-    while ((n = read(fds[0], buf + got, cap - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = '\0';
-    close(fds[0]);
-    waitpid(pid, &status, 0);
-    return status;
+    child_action = action;
+    return lwpt_in_child(run_overflow_child, buf, cap);
 }
 
 Test(lwp_overflow, guard_page_hit_aborts_with_message, .timeout = 30)

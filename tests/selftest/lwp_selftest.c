@@ -70,13 +70,13 @@ static void check_ping_pong(void)
 }
 
 #ifdef LWPT_HAVE_REGISTER_CHECK
-static int peer_failures;
+int selftest_peer_failures;
 
-static void peer_regcheck(void *arg)
+void selftest_regcheck_peer(void *base)
 {
     for (;;)
-        if (!lwpt_regcheck(0x7000))
-            peer_failures++;
+        if (!lwpt_regcheck((long)(intptr_t)base))
+            selftest_peer_failures++;
 }
 
 static void check_registers(void)
@@ -84,10 +84,12 @@ static void check_registers(void)
     PROCESS p;
     int ok = 1;
 
-    LWP_CreateProcess(peer_regcheck, 0, LWP_NORMAL_PRIORITY, NULL, "peer", &p);
+    LWP_CreateProcess(selftest_regcheck_peer, 0, LWP_NORMAL_PRIORITY,
+                      (void *)0x7000, "peer", &p);
     for (int i = 0; i < 1000; i++)
         ok &= lwpt_regcheck(0x1000 + i);
-    check(ok && peer_failures == 0, "callee-saved registers survive switches");
+    check(ok && selftest_peer_failures == 0,
+          "callee-saved registers survive switches");
     LWP_DestroyProcess(p);
 }
 #else

@@ -5,6 +5,12 @@
 /* Records and prints one check's outcome. */
 void selftest_check(int ok, const char *what);
 
+/* An LWP entry point that checks its callee-saved registers, starting
+ * from (long)base, around every yield for ever, counting failures in
+ * selftest_peer_failures (with the assembly switch only). */
+void selftest_regcheck_peer(void *base);
+extern int selftest_peer_failures;
+
 /* The shared-stack checks (selftest_shared.c). */
 void selftest_shared(void);
 

@@ -12,6 +12,7 @@
 #include <lwp/lwp.h>
 
 #include "selftest.h"
+#include "support/deep_stack.h"
 #include "support/regcheck.h"
 
 static PROCESS shared(void (*ep)(void *), void *arg, int stacksize,
@@ -71,24 +72,17 @@ static void check_live_stacks(void)
 /* ---- Registers and alignment ---- */
 
 #ifdef LWPT_HAVE_REGISTER_CHECK
-static int peer_failures;
-
-static void peer_regcheck(void *arg)
-{
-    for (;;)
-        if (!lwpt_regcheck((long)(intptr_t)arg))
-            peer_failures++;
-}
-
 static void check_registers(void)
 {
-    PROCESS a = shared(peer_regcheck, (void *)0x5000, 0, LWP_NORMAL_PRIORITY);
-    PROCESS b = shared(peer_regcheck, (void *)0x6000, 0, LWP_NORMAL_PRIORITY);
+    PROCESS a, b;
     int ok = 1;
 
+    selftest_peer_failures = 0;
+    a = shared(selftest_regcheck_peer, (void *)0x5000, 0, LWP_NORMAL_PRIORITY);
+    b = shared(selftest_regcheck_peer, (void *)0x6000, 0, LWP_NORMAL_PRIORITY);
     for (int i = 0; i < 300; i++)
         ok &= lwpt_regcheck(0x2000 + i);
-    selftest_check(ok && a && b && peer_failures == 0,
+    selftest_check(ok && a && b && selftest_peer_failures == 0,
                    "shared stack: callee-saved registers survive the copier");
     LWP_DestroyProcess(a);
     LWP_DestroyProcess(b);
@@ -118,27 +112,16 @@ static void check_alignment(void)
 /* ---- The stacksize limit ---- */
 
 static char deep_ev;
-static int deep_sum;
+static unsigned deep_sum;
 
-static __attribute__((noinline)) int deep(int n)
+static void wait_deep_ev(void)
 {
-    volatile unsigned char pad[1000];
-    int sum = 0;
-
-    for (unsigned i = 0; i < sizeof(pad); i++)
-        pad[i] = (unsigned char)(n + i);
-    if (n == 0)
-        LWP_WaitProcess(&deep_ev);
-    else
-        sum = deep(n - 1);
-    for (unsigned i = 0; i < sizeof(pad); i++)
-        sum += pad[i] == (unsigned char)(n + i);
-    return sum;
+    LWP_WaitProcess(&deep_ev);
 }
 
 static void deep_worker(void *arg)
 {
-    deep_sum = deep((int)(intptr_t)arg);
+    deep_sum = lwpt_deep((unsigned)(intptr_t)arg, 1, wait_deep_ev);
 }
 
 static void nothing(void *arg)
