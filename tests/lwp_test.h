@@ -21,6 +21,11 @@ void lwpt_teardown(void);
 /* Create an LWP or fail the test. */
 PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name);
 
+/* Create an LWP with LWP_CREATE_SHARED_STACK | flags and the given
+ * stacksize (0: the default) or fail the test. */
+PROCESS lwpt_spawn_shared(void (*ep)(void *), int prio, void *arg,
+                          const char *name, unsigned int flags, int stacksize);
+
 /* Busy-wait `ms` milliseconds of monotonic time without yielding. */
 void lwpt_spin_ms(long ms);
 /* Read what a redirected stream got into buf (NUL-terminated). */

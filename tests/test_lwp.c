@@ -29,6 +29,20 @@ PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name)
     return pid;
 }
 
+PROCESS lwpt_spawn_shared(void (*ep)(void *), int prio, void *arg,
+                          const char *name, unsigned int flags, int stacksize)
+{
+    struct lwp_attr a = LWP_ATTR_INIT;
+    PROCESS pid = NULL;
+
+    a.stacksize = stacksize;
+    a.priority = prio;
+    a.name = name;
+    a.flags = LWP_CREATE_SHARED_STACK | flags;
+    cr_assert_eq(LWP_CreateProcessAttr(&a, ep, arg, &pid), LWP_SUCCESS);
+    return pid;
+}
+
 void lwpt_spin_ms(long ms)
 {
     struct timespec t0, t;

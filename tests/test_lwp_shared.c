@@ -11,25 +11,10 @@ TestSuite(lwp_shared, .init = lwpt_setup, .fini = lwpt_teardown,
 
 #define SPAWN_STACK 65536
 
-static PROCESS spawn_sized(void (*ep)(void *), int prio, void *arg,
-                           const char *name, unsigned int flags,
-                           int stacksize)
-{
-    struct lwp_attr a = LWP_ATTR_INIT;
-    PROCESS pid = NULL;
-
-    a.stacksize = stacksize;
-    a.priority = prio;
-    a.name = name;
-    a.flags = LWP_CREATE_SHARED_STACK | flags;
-    cr_assert_eq(LWP_CreateProcessAttr(&a, ep, arg, &pid), LWP_SUCCESS);
-    return pid;
-}
-
 static PROCESS spawn_shared(void (*ep)(void *), int prio, void *arg,
                             const char *name, unsigned int flags)
 {
-    return spawn_sized(ep, prio, arg, name, flags, SPAWN_STACK);
+    return lwpt_spawn_shared(ep, prio, arg, name, flags, SPAWN_STACK);
 }
 
 /* ---- Locals survive the stack changing hands ---- */
@@ -168,12 +153,12 @@ Test(lwp_shared, deep_live_stacks_of_different_depths)
     int max, used;
     PROCESS p0;
 
-    p0 = spawn_sized(deep_worker, LWP_NORMAL_PRIORITY, r[0], "d0",
-                     LWP_CREATE_JOINABLE, LWP_SHARED_STACK_MAX);
-    spawn_sized(deep_worker, LWP_NORMAL_PRIORITY, r[1], "d1", 0,
-                LWP_SHARED_STACK_MAX);
-    spawn_sized(deep_worker, LWP_NORMAL_PRIORITY, r[2], "d2", 0,
-                LWP_SHARED_STACK_MAX);
+    p0 = lwpt_spawn_shared(deep_worker, LWP_NORMAL_PRIORITY, r[0], "d0",
+                           LWP_CREATE_JOINABLE, LWP_SHARED_STACK_MAX);
+    lwpt_spawn_shared(deep_worker, LWP_NORMAL_PRIORITY, r[1], "d1", 0,
+                      LWP_SHARED_STACK_MAX);
+    lwpt_spawn_shared(deep_worker, LWP_NORMAL_PRIORITY, r[2], "d2", 0,
+                      LWP_SHARED_STACK_MAX);
     /* All three wait in their deepest frame now. */
     cr_assert_eq(LWP_StackUsed(p0, &max, &used), LWP_SUCCESS);
     cr_assert_eq(max, LWP_SHARED_STACK_MAX);

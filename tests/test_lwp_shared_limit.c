@@ -13,17 +13,12 @@
 
 TestSuite(lwp_shared_limit, .timeout = 60);
 
+/* A shared-stack LWP at the normal priority or fail the test. */
 static PROCESS spawn_sized(void (*ep)(void *), void *arg, const char *name,
                            int stacksize, unsigned int flags)
 {
-    struct lwp_attr a = LWP_ATTR_INIT;
-    PROCESS pid = NULL;
-
-    a.stacksize = stacksize;
-    a.name = name;
-    a.flags = LWP_CREATE_SHARED_STACK | flags;
-    cr_assert_eq(LWP_CreateProcessAttr(&a, ep, arg, &pid), LWP_SUCCESS);
-    return pid;
+    return lwpt_spawn_shared(ep, LWP_NORMAL_PRIORITY, arg, name, flags,
+                             stacksize);
 }
 
 static void nothing(void *arg)

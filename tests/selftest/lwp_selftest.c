@@ -99,7 +99,7 @@ static void check_registers(void)
 }
 #endif
 
-static void aligned(void *arg)
+void selftest_aligned_probe(void *arg)
 {
     _Alignas(16) char probe[16];
     char text[32];
@@ -115,7 +115,8 @@ static void check_alignment(void)
 
     for (int size = 32768; size < 32768 + 4 * 4096; size += 4096) {
         ok = 0;
-        LWP_CreateProcess(aligned, size, LWP_MAX_PRIORITY, &ok, "al", NULL);
+        LWP_CreateProcess(selftest_aligned_probe, size, LWP_MAX_PRIORITY, &ok,
+                          "al", NULL);
         all &= ok;
     }
     check(all, "stacks are aligned for the ABI at entry");

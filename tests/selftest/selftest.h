@@ -11,6 +11,11 @@ void selftest_check(int ok, const char *what);
 void selftest_regcheck_peer(void *base);
 extern int selftest_peer_failures;
 
+/* An LWP entry point that sets *(int *)arg to whether its frame is
+ * 16-byte aligned and a varargs call with a double (movaps on a
+ * misaligned stack) works. */
+void selftest_aligned_probe(void *arg);
+
 /* The shared-stack checks (selftest_shared.c). */
 void selftest_shared(void);
 

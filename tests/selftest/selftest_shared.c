@@ -94,18 +94,11 @@ static void check_registers(void)
 }
 #endif
 
-static void aligned(void *arg)
-{
-    _Alignas(16) char probe[16];
-
-    *(int *)arg = (uintptr_t)probe % 16 == 0;
-}
-
 static void check_alignment(void)
 {
     static int ok;
 
-    shared(aligned, &ok, 0, LWP_MAX_PRIORITY);
+    shared(selftest_aligned_probe, &ok, 0, LWP_MAX_PRIORITY);
     selftest_check(ok, "shared stack: aligned for the ABI at entry");
 }
 
