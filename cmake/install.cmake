@@ -83,6 +83,7 @@ install(CODE "
   set(LWP_PC_INCLUDEDIR [==[${_lwp_pc_includedir}]==])
   set(LWP_PC_VERSION [==[${PROJECT_VERSION}]==])
   set(LWP_PC_LIBS_PRIVATE [==[${LWP_PC_LIBS_PRIVATE}]==])
+  set(LWP_STACK_CLASH_FLAG [==[${LWP_STACK_CLASH_FLAG}]==])
   file(CONFIGURE OUTPUT [==[${_lwp_pc_out}]==]
        CONTENT [==[${_lwp_pc_template}]==] @ONLY)
 " COMPONENT Development)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fasttime/fasttime_internal.h"
 #include "iomgr_internal.h"
@@ -59,6 +60,7 @@ static void run_loop(struct iomgr *m, int flags)
     m->batching = 1;
     ev_run(m->loop, flags);
     iomgr__after_pass(m);
+    m->last_pass = ev_now(m->loop);
     note_loop_time(m);
     iomgr__run_softsigs(m);
 }
@@ -70,12 +72,77 @@ static int others_runnable(const struct lwp_runtime *rt)
     return rt->runmask != 1u || rt->runq[0]->next != rt->current;
 }
 
+/* Could a non-blocking pass find anything? Not without a wait, a Unix
+ * signal handed to IOMGR or a soft signal pending, on a loop of our own
+ * (the watchers a program keeps on the loop it handed in are unknown). */
+static int nothing_to_poll(const struct iomgr *m)
+{
+    if (m->nwaiting || !m->own_loop || ev_async_pending(&m->softsig_async))
+        return 0;
+    for (int signo = 1; signo < NSIG; signo++)
+        if (m->sig[signo].active)
+            return 0;
+    return 1;
+}
+
+/* While others run, a pass at most every IOMGR_BUSY_POLL_SECONDS: LWPs
+ * that signal each other at priority 0 would otherwise pay an epoll_wait
+ * per switch, and a waiter is still woken within that time. */
+static int pass_due(const struct iomgr *m)
+{
+    ev_tstamp now = ev_time();
+
+    return now - m->last_pass >= IOMGR_BUSY_POLL_SECONDS ||
+           now < m->last_pass; /* the wall clock was set back */
+}
+
+/* Leave the run queue, as an LWP_QWait, until something is registered
+ * (iomgr__unpark) or nothing else can run (on_idle). A parked manager
+ * costs the LWPs that share priority 0 with it no switch at all. */
+static void park(struct iomgr *m)
+{
+    struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *self = rt->current;
+
+    if (--self->qpending >= 0)
+        return; /* a program's LWP_QSignal of the manager was pending */
+    self->qwaiting = 1;
+    m->parked = 1;
+    lwp__block(rt);
+    m->parked = 0;
+}
+
+void iomgr__unpark_slow(struct iomgr *m)
+{
+    struct lwp_pcb *p = m->mgr;
+
+    m->parked = 0;
+    /* As iomgr__finish wakes a waiter: a suspended manager stays put. */
+    if (p && p->qwaiting && ++p->qpending == 0)
+        lwp__make_runnable(lwp__rt, p);
+}
+
+static void on_idle(void)
+{
+    struct iomgr *m = iomgr__running();
+
+    if (m)
+        iomgr__unpark(m);
+}
+
 static void manager_main(void *arg)
 {
     struct iomgr *m = arg;
 
     for (;;) {
-        run_loop(m, others_runnable(lwp__rt) ? EVRUN_NOWAIT : EVRUN_ONCE);
+        if (!others_runnable(lwp__rt)) {
+            run_loop(m, EVRUN_ONCE);
+        } else if (nothing_to_poll(m)) {
+            park(m);
+            continue;
+        } else if (pass_due(m)) {
+            run_loop(m, EVRUN_NOWAIT);
+        }
         LWP_DispatchProcess();
     }
 }
@@ -112,16 +179,35 @@ static void on_preempt(void)
         run_loop(m, EVRUN_NOWAIT);
 }
 
+/* libev aborts the program when it cannot make the eventfd (or pipe)
+ * that wakes its loop for soft signals, and silently falls back to poll(2)
+ * when it cannot make its epoll fd: so two fds must be free first. */
+static int two_fds_free(void)
+{
+    int p[2];
+
+    if (pipe(p) != 0)
+        return 0;
+    close(p[0]);
+    close(p[1]);
+    return 1;
+}
+
 static int make_loop(struct iomgr *m, struct ev_loop *loop)
 {
     memset(m, 0, sizeof(*m));
+    if (!two_fds_free())
+        return LWP_ESYSTEM;
     m->own_loop = loop == NULL;
     m->loop = loop ? loop : ev_loop_new(EVFLAG_AUTO);
     if (!m->loop)
         return LWP_ESYSTEM;
+    iomgr__fds_init(m);
     ev_init(&m->sweep, iomgr__sweep_cb);
     m->sweep.repeat = IOMGR_SWEEP_SECONDS;
     m->sweep.data = m;
+    /* After the fd callbacks of its pass: a fired fd is not suspect. */
+    ev_set_priority(&m->sweep, EV_MINPRI);
     /* Kept active (and counted by libev) for the manager's whole life, so
      * an idle loop blocks instead of returning at once: a soft signal may
      * always come. */
@@ -147,6 +233,8 @@ static int start(struct ev_loop *loop)
     PROCESS pid;
     int rc;
 
+    if (lwp__foreign_thread())
+        return LWP_ETHREAD;
     if (iomgr__running())
         return LWP_SUCCESS;
     lwp__ft_ensure_init();
@@ -162,6 +250,7 @@ static int start(struct ev_loop *loop)
     lwp__rt->on_destroy = on_destroy;
     lwp__rt->on_terminate = on_terminate;
     lwp__rt->on_preempt = on_preempt;
+    lwp__rt->on_idle = on_idle;
     rc = LWP_CreateProcess(manager_main, IOMGR_STACK, 0, m, "IO MANAGER",
                            &pid);
     if (rc != LWP_SUCCESS) {
@@ -169,7 +258,7 @@ static int start(struct ev_loop *loop)
         drop_loop(m);
         return rc;
     }
-    m->mgr = pid;
+    m->mgr = lwp__pcb_lookup(lwp__rt, pid);
     return LWP_SUCCESS;
 }
 
@@ -213,11 +302,13 @@ int IOMGR_Finalize(void)
     mgr = m->mgr;
     m->mgr = NULL;
     if (mgr && mgr != lwp__rt->current)
-        LWP_DestroyProcess(mgr);
+        LWP_DestroyProcess(lwp__pid(mgr));
     drop_loop(m);
     lwp__rt->on_destroy = NULL;
     lwp__rt->on_terminate = NULL;
     lwp__rt->on_preempt = NULL;
+    lwp__rt->on_idle = NULL;
+    m->parked = 0;
     m->finalizing = 0;
     return LWP_SUCCESS;
 }
@@ -256,6 +347,7 @@ void iomgr__forget(struct iomgr *m, struct lwp_pcb *p)
 
     iomgr__req_stop(m, r); /* also clears p->io_req */
     /* The destroyed LWP never returns to free what its select allocated. */
+    iomgr__except_close(r);
     if (r->watch != r->inline_watch)
         free(r->watch);
 }

@@ -9,20 +9,42 @@
  * leaves, the watcher stays armed until the next loop pass; if the same
  * LWP comes back for the same events before then, nothing is done at all.
  *
- * The price is trust: the kernel forgets an fd's registration when it is
- * closed, so if that LWP closed the fd and opened another file under the
- * same number in between, the new file is not registered. Anyone else
- * coming back, or the same LWP for other events, re-registers (the kernel
- * then answers for the file as it is now); and the sweep re-registers any
- * wait that was trusted and has lasted a full period, so that corner costs
- * at most a second or two of delay, never a hang.
+ * The price is doubt. The kernel (epoll) keeps a registration per open
+ * file and drops it silently when the file is closed: if the fd was closed
+ * and its number given to a new file in between (an iterative server's
+ * close and accept, a select loop's reconnecting client, another LWP),
+ * the new file is not registered, and only a system call can tell. The
+ * same holds for a waiter joining others on an armed watcher. Such a
+ * watcher is "unsure" until the kernel reports its fd (in steady state
+ * the next request does, and nothing is spent) or it is checked:
+ *
+ * - A timer ticks every IOMGR_VERIFY_SECONDS while unsure watchers exist.
+ *   At each tick, those still unsure a whole tick after they were armed
+ *   are polled, all in one poll(2): a closed fd fails its waiters with
+ *   EBADF; a ready one was missed by the kernel, so it is registered
+ *   again (libev re-adds it, the next pass reports it); the others are
+ *   polled again after 2, 4, ... ticks (each level of the back-off is a
+ *   list visited half as often), up to IOMGR_VERIFY_LEVELS, then left to
+ *   the sweep. A reused number is so seen within about two milliseconds.
+ * - The sweep (iomgr_wait.c) polls, once a second, every fd of the waits
+ *   that have lasted a full period, in one poll(2): closed fails them,
+ *   ready but not woken registers the fd again (a file swapped under a
+ *   registered watcher by another LWP).
+ * - Counters per list let a tick skip a list whose entries were all
+ *   confirmed by the kernel without looking at them: with the kernel
+ *   reporting every fd within a tick, checking costs no system call and
+ *   touches no waiter.
  *
  * libev asserts when epoll_ctl is handed a closed fd, so every fd whose
  * watcher will be handed to the kernel in the next pass is checked first.
+ * With the poll and select backends nothing is registered, so nothing is
+ * unsure.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "iomgr_internal.h"
 
@@ -50,14 +72,32 @@ static void fail_waiters(struct iomgr *m, struct iomgr_fd *s, int err)
         iomgr__finish(m, w->req, IOMGR_FAILED, err);
 }
 
+/* The kernel is known to watch s (it reported it, or libev is about to
+ * register it afresh), or s is no longer armed: its entry, if any, goes
+ * stale. */
+static void sure(struct iomgr *m, struct iomgr_fd *s)
+{
+    if (s->unsure) {
+        m->unsure[s->unsure_at].live--;
+        s->unsure = 0;
+    }
+}
+
+static void stop_slot(struct iomgr *m, struct iomgr_fd *s)
+{
+    ev_io_stop(m->loop, &s->io);
+    sure(m, s);
+}
+
 static void deliver(struct iomgr *m, struct iomgr_fd *s, int revents)
 {
     if (revents & EV_ERROR) { /* libev stopped the watcher already */
+        sure(m, s);
         fail_waiters(m, s, EBADF);
         return;
     }
     if (!s->head) { /* armed for a waiter that has left */
-        ev_io_stop(m->loop, &s->io);
+        stop_slot(m, s);
         return;
     }
     for (struct iomgr_watch *w = s->head; w; w = w->next) {
@@ -90,6 +130,7 @@ static void slot_cb(struct ev_loop *loop, ev_io *io, int revents)
     struct iomgr_fired *f;
 
     (void)loop;
+    sure(m, s);
     if (!m->batching) { /* a loop run by someone else: at once */
         deliver(m, s, revents);
         return;
@@ -150,33 +191,78 @@ static void mark_dirty(struct iomgr *m, struct iomgr_fd *s)
 /* Arm s for `events`. With `fresh`, libev re-registers the fd with the
  * kernel even if the events are unchanged; otherwise it does only if they
  * changed (which also finds a file swapped under the number). */
+static void mark_unsure(struct iomgr *m, struct iomgr_fd *s);
+
 static void arm(struct iomgr *m, struct iomgr_fd *s, int events, int fresh)
 {
     ev_io_stop(m->loop, &s->io);
-    if (!events)
+    if (!events) {
+        sure(m, s);
         return;
+    }
     if (fresh)
         ev_io_set(&s->io, s->io.fd, events);
     else
         ev_io_modify(&s->io, events);
     ev_io_start(m->loop, &s->io);
     mark_dirty(m, s);
+    /* Fresh: libev registers the file at the next pass, whatever the
+     * kernel had. Otherwise it calls the kernel only if the union of the
+     * events changed since its last pass, which it may not have. */
+    if (fresh)
+        sure(m, s);
+    else
+        mark_unsure(m, s);
 }
 
 void iomgr__rearm(struct iomgr *m, struct iomgr_fd *s)
 {
     arm(m, s, events_of(s), 1);
-    for (struct iomgr_watch *w = s->head; w; w = w->next)
-        w->trusted = 0;
 }
 
+int iomgr__fd_may_exist(struct iomgr *m, int fd)
+{
+    if (fd < m->fd_bound)
+        return 1;
+    if (iomgr__is_closed(fd))
+        return 0;
+    /* Open above the limit (which was lowered since): worth its memory. */
+    m->fd_seen = fd + 1;
+    m->fd_bound = fd + 1;
+    return 1;
+}
+
+static int soft_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > INT_MAX / 2)
+        return INT_MAX / 2; /* still safe for the set arithmetic */
+    return (int)rl.rlim_cur;
+}
+
+int iomgr__nfds_bound(struct iomgr *m, int nfds)
+{
+    if (nfds > m->fd_bound) {
+        int limit = soft_nofile();
+
+        m->fd_bound = limit > m->fd_seen ? limit : m->fd_seen;
+    }
+    return m->fd_bound;
+}
+
+/* Returns 0, ENOMEM, or EBADF for a number that cannot be open (checked
+ * before any memory is spent on it: libev sizes its arrays by fd). */
 int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
 {
-    struct iomgr_fd *s = slot_of(m, w->fd);
+    struct iomgr_fd *s;
     int was_idle, armed, need;
 
+    if (!iomgr__fd_may_exist(m, w->fd))
+        return EBADF;
+    s = slot_of(m, w->fd);
     if (!s)
-        return -1;
+        return ENOMEM;
     was_idle = s->head == NULL;
     armed = armed_events(s);
     w->slot = s;
@@ -188,13 +274,11 @@ int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
     s->nread += !!(w->want & IOMGR_READ);
     s->nwrite += !!(w->want & IOMGR_WRITE);
     need = events_of(s);
-    w->trusted = 0;
-    if (need == armed) {
-        /* Still armed as needed: for others (they keep it honest), or
-         * lingering after this very LWP's last wait (trusted). */
-        w->trusted = was_idle;
-        if (!was_idle || s->owner == owner)
-            return 0;
+    if (need == armed && (!was_idle || s->owner == owner)) {
+        /* Still armed as needed, for others or lingering after this very
+         * LWP's last wait: no system call, but the file may be new. */
+        mark_unsure(m, s);
+        return 0;
     }
     arm(m, s, need, was_idle);
     s->owner = owner;
@@ -236,16 +320,207 @@ void iomgr__before_pass(struct iomgr *m)
         m->idle = s->idle_next;
         s->on_idle = 0;
         if (!s->head)
-            ev_io_stop(m->loop, &s->io);
+            stop_slot(m, s);
     }
     while ((s = m->dirty)) {
         m->dirty = s->dirty_next;
         s->on_dirty = 0;
         if (ev_is_active(&s->io) && iomgr__is_closed(s->io.fd)) {
-            ev_io_stop(m->loop, &s->io);
+            stop_slot(m, s);
             fail_waiters(m, s, EBADF);
+            /* The pass must not block: its waiters are runnable now. */
+            ev_idle_start(m->loop, &m->kick);
         }
     }
+}
+
+static void kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    ev_idle_stop(loop, w);
+}
+
+/* ---- Batched checks ---- */
+
+int iomgr__check_room(struct iomgr *m, int n)
+{
+    int cap = m->check_cap ? 2 * m->check_cap : 64;
+    struct pollfd *p;
+    void **who;
+
+    if (n < m->check_cap)
+        return 0;
+    p = realloc(m->checks, (size_t)cap * sizeof(*p));
+    if (!p)
+        return -1;
+    m->checks = p;
+    who = realloc(m->check_who, (size_t)cap * sizeof(*who));
+    if (!who)
+        return -1;
+    m->check_who = who;
+    m->check_cap = cap;
+    return 0;
+}
+
+void iomgr__check_set(struct iomgr *m, int n, int fd, int events, void *who)
+{
+    m->checks[n].fd = fd;
+    m->checks[n].events = (short)((events & EV_READ ? POLLIN : 0) |
+                                  (events & EV_WRITE ? POLLOUT : 0));
+    m->checks[n].revents = 0;
+    m->check_who[n] = who;
+}
+
+int iomgr__check_poll(struct iomgr *m, int n)
+{
+    int rc;
+
+    do
+        rc = poll(m->checks, (nfds_t)n, 0);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+/* ---- Unsure watchers ---- */
+
+/* List of level 0 for the tick interval `tick` (two alternate: marks of
+ * the current interval, and of the previous one, due at the next tick),
+ * and of the back-off levels 1..IOMGR_VERIFY_LEVELS. */
+#define LEVEL0(tick) ((int)((tick)&1u))
+#define SLOW(level) (1 + (level))
+
+static int push_unsure(struct iomgr *m, int at, struct iomgr_fd *s)
+{
+    struct iomgr_unsure_list *l = &m->unsure[at];
+
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        struct iomgr_unsure_entry *e = realloc(l->e, (size_t)cap * sizeof(*e));
+        if (!e)
+            return -1;
+        l->e = e;
+        l->cap = cap;
+    }
+    if (++m->unsure_seq == 0)
+        m->unsure_seq = 1;
+    l->e[l->n].fd = s->io.fd;
+    l->e[l->n].id = m->unsure_seq;
+    l->n++;
+    l->live++;
+    s->unsure = m->unsure_seq;
+    s->unsure_at = at;
+    return 0;
+}
+
+static void schedule(struct iomgr *m, unsigned int ticks)
+{
+    m->vnext = m->vtick + ticks;
+    ev_timer_stop(m->loop, &m->verify);
+    ev_timer_set(&m->verify, ticks * IOMGR_VERIFY_SECONDS, 0.);
+    ev_timer_start(m->loop, &m->verify);
+}
+
+static void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
+{
+    if (!m->registers || (s->unsure && s->unsure_at < SLOW(1)))
+        return; /* nothing registered, or due at the next tick already */
+    sure(m, s); /* back from a back-off level: checked soon again */
+    if (push_unsure(m, LEVEL0(m->vtick), s) != 0) {
+        arm(m, s, armed_events(s), 1); /* out of memory: pay the call */
+        return;
+    }
+    if (!ev_is_active(&m->verify) || m->vnext != m->vtick + 1)
+        schedule(m, 1);
+}
+
+/* Queues the valid entries of list `at` for the poll (their slots are
+ * taken off the lists meanwhile) and empties it; returns the new n. */
+static int queue_list(struct iomgr *m, int at, int n)
+{
+    struct iomgr_unsure_list *l = &m->unsure[at];
+
+    for (int i = 0; i < l->n && l->live > 0; i++) {
+        struct iomgr_fd *s = slot_of(m, l->e[i].fd);
+
+        if (s->unsure != l->e[i].id)
+            continue; /* confirmed, or marked again elsewhere */
+        sure(m, s);
+        if (iomgr__check_room(m, n) != 0)
+            continue; /* out of memory: left to the sweep */
+        s->unsure_at = at; /* where it was, until resolved */
+        iomgr__check_set(m, n++, s->io.fd, armed_events(s), s);
+    }
+    l->n = 0;
+    return n;
+}
+
+static void resolve(struct iomgr *m, struct iomgr_fd *s, int revents)
+{
+    int level = s->unsure_at < SLOW(1) ? 0 : s->unsure_at - 1;
+
+    if (!ev_is_active(&s->io))
+        return;
+    if (revents & POLLNVAL) {
+        stop_slot(m, s);
+        fail_waiters(m, s, EBADF);
+    } else if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) {
+        arm(m, s, armed_events(s), 1); /* the kernel missed it */
+    } else if (level < IOMGR_VERIFY_LEVELS) {
+        if (push_unsure(m, SLOW(level + 1), s) != 0)
+            sure(m, s);
+    } /* else left to the sweep, which polls the waits that last */
+}
+
+/* The next tick at which a list has entries to check, 0 if none. */
+static unsigned int next_tick(const struct iomgr *m)
+{
+    if (m->unsure[0].n || m->unsure[1].n)
+        return m->vtick + 1;
+    for (int j = 1; j <= IOMGR_VERIFY_LEVELS; j++) {
+        unsigned int period = 1u << j;
+
+        if (m->unsure[SLOW(j)].n)
+            return (m->vtick / period + 1) * period;
+    }
+    return 0;
+}
+
+static void verify_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct iomgr *m = iomgr__running();
+    unsigned int next;
+    int n;
+
+    (void)loop;
+    (void)w;
+    (void)revents;
+    m->vtick = m->vnext;
+    /* Level 0: the marks of the interval before the last, a whole tick
+     * old (this list then holds the new interval's). */
+    n = queue_list(m, LEVEL0(m->vtick), 0);
+    for (int j = 1; j <= IOMGR_VERIFY_LEVELS; j++)
+        if (m->vtick % (1u << j) == 0)
+            n = queue_list(m, SLOW(j), n);
+    if (n > 0 && iomgr__check_poll(m, n) >= 0)
+        for (int i = 0; i < n; i++)
+            resolve(m, m->check_who[i], m->checks[i].revents);
+    next = next_tick(m);
+    if (next)
+        schedule(m, next - m->vtick);
+}
+
+void iomgr__fds_init(struct iomgr *m)
+{
+    unsigned int backend = ev_backend(m->loop);
+
+    m->registers = !(backend & (EVBACKEND_POLL | EVBACKEND_SELECT));
+    m->fd_bound = soft_nofile();
+    m->fd_seen = 0;
+    m->vtick = m->vnext = 1;
+    ev_idle_init(&m->kick, kick_cb);
+    ev_timer_init(&m->verify, verify_cb, 0., 0.);
+    /* After the fd callbacks of the same pass, which confirm. */
+    ev_set_priority(&m->verify, EV_MINPRI);
 }
 
 void iomgr__fds_term(struct iomgr *m)
@@ -262,4 +537,15 @@ void iomgr__fds_term(struct iomgr *m)
     m->nfdchunks = 0;
     m->idle = m->dirty = NULL;
     m->nfired = 0;
+    ev_idle_stop(m->loop, &m->kick);
+    ev_timer_stop(m->loop, &m->verify);
+    for (int i = 0; i < IOMGR_UNSURE_LISTS; i++) {
+        free(m->unsure[i].e);
+        m->unsure[i] = (struct iomgr_unsure_list){0};
+    }
+    free(m->checks);
+    free(m->check_who);
+    m->checks = NULL;
+    m->check_who = NULL;
+    m->check_cap = 0;
 }

@@ -12,6 +12,7 @@
 #define LWP_IOMGR_INTERNAL_H
 
 #include <ev.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 
@@ -26,7 +27,13 @@
 #define IOMGR_SOFTSIG_SLOTS 4
 #define IOMGR_INLINE_WATCH 4      /* fds watched without malloc */
 #define IOMGR_SWEEP_SECONDS 1.0   /* closed-fd check period */
-#define IOMGR_EXCEPT_SECONDS 0.01 /* exceptional-condition poll period */
+/* Watchers armed without a system call are checked after this long, and
+ * then ever less often (see iomgr_fd.c); levels of that back-off. */
+#define IOMGR_VERIFY_SECONDS 0.001
+#define IOMGR_VERIFY_LEVELS 9
+/* While other LWPs keep the CPU, the manager polls the loop at most this
+ * often (an epoll_wait costs as much as several LWP switches). */
+#define IOMGR_BUSY_POLL_SECONDS 0.0001
 
 enum iomgr_state {
     IOMGR_WAITING = 0,
@@ -47,7 +54,6 @@ struct iomgr_watch {
     int fd;
     int want;
     int got;
-    int trusted; /* attached to a still-armed watcher without a re-check */
 };
 
 /* One fd's libev watcher, shared by every request waiting on the fd and
@@ -62,7 +68,23 @@ struct iomgr_fd {
     struct lwp_pcb *hint;     /* its PCB: only prefetched, may be stale */
     int on_idle, on_dirty;    /* on the manager's lists */
     struct iomgr_fd *idle_next, *dirty_next;
+    /* Armed for its waiters without a system call: the id of its entry
+     * in a verification list (0: the kernel is known to watch it). */
+    unsigned int unsure;
+    int unsure_at; /* that list */
 };
+
+/* Verification lists (see iomgr_fd.c): entries are (fd, id), valid while
+ * the fd's slot still holds that id; `live` counts the valid ones. */
+struct iomgr_unsure_entry {
+    int fd;
+    unsigned int id;
+};
+struct iomgr_unsure_list {
+    struct iomgr_unsure_entry *e;
+    int n, cap, live;
+};
+#define IOMGR_UNSURE_LISTS (2 + IOMGR_VERIFY_LEVELS)
 
 #define IOMGR_FD_CHUNK 256
 
@@ -89,7 +111,11 @@ struct iomgr_req {
     int nio;                 /* watches attached to fd watchers */
     struct iomgr_watch *watch;
     ev_timer timer;          /* timeout, if any */
-    ev_timer except_poll;    /* while nexcept > 0 */
+    /* While nexcept > 0: an epoll instance of the request's own holding
+     * its e-set fds for EPOLLPRI (-1 if none), and libev's watcher of
+     * that instance's readability (see iomgr_wait.c). */
+    int xfd;
+    ev_io except_io;
 } __attribute__((aligned(64)));
 
 struct iomgr_softsig {
@@ -101,7 +127,7 @@ struct iomgr_softsig {
 
 struct iomgr_sig {
     ev_signal w;
-    char *event;
+    const void *event;
     struct sigaction old;
     int active;
 };
@@ -115,6 +141,9 @@ struct iomgr {
     unsigned int nfdwait;    /* waiting requests that watch fds */
     unsigned int sweep_gen;
     unsigned int pass;       /* loop passes run */
+    unsigned int nwaiting;   /* requests linked (any fd, timeout, except) */
+    int parked;              /* the manager is off the run queue */
+    ev_tstamp last_pass;     /* ev_now after the last loop pass */
     ev_timer sweep;          /* closed-fd check */
     struct iomgr_fd **fdchunks; /* slot of fd f: fdchunks[f / 256][f % 256] */
     int nfdchunks;
@@ -123,6 +152,17 @@ struct iomgr {
     int batching;            /* inside the manager's ev_run */
     unsigned int fired_first, nfired;
     struct iomgr_fired fired[IOMGR_FIRED_RING];
+    /* fd lifecycle (iomgr_fd.c) */
+    int registers;           /* the backend keeps registrations (epoll) */
+    int fd_bound;            /* fds below it are checked by no call */
+    int fd_seen;             /* highest fd found open at or above it + 1 */
+    ev_idle kick;            /* a pass that failed waiters must not block */
+    ev_timer verify;         /* checks the unsure watchers */
+    unsigned int vtick, vnext, unsure_seq;
+    struct iomgr_unsure_list unsure[IOMGR_UNSURE_LISTS];
+    struct pollfd *checks;   /* one poll(2) for many fds: */
+    void **check_who;        /* what each entry stands for */
+    int check_cap;
     ev_async softsig_async;
     struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
     struct iomgr_sig sig[NSIG];
@@ -154,6 +194,14 @@ void iomgr__finish(struct iomgr *m, struct iomgr_req *r, enum iomgr_state st,
                    int err);
 /* Cancel p's select, if any (p is being destroyed: no wake-up). */
 void iomgr__forget(struct iomgr *m, struct lwp_pcb *p);
+/* Something was registered (a wait, a Unix signal): a parked manager
+ * joins the run queue again, so the loop is polled while LWPs run. */
+void iomgr__unpark_slow(struct iomgr *m);
+static inline void iomgr__unpark(struct iomgr *m)
+{
+    if (__builtin_expect(m->parked, 0))
+        iomgr__unpark_slow(m);
+}
 /* Start LWPs for pending soft signals (outside ev_run: creation yields). */
 void iomgr__run_softsigs(struct iomgr *m);
 
@@ -169,13 +217,28 @@ void iomgr__before_pass(struct iomgr *m);
 void iomgr__after_pass(struct iomgr *m);
 /* Re-register fd with the kernel on the next pass (see the sweep). */
 void iomgr__rearm(struct iomgr *m, struct iomgr_fd *slot);
+/* Set up (after the loop exists) and tear down the fd state. */
+void iomgr__fds_init(struct iomgr *m);
 void iomgr__fds_term(struct iomgr *m);
 int iomgr__is_closed(int fd);
+/* Is fd a number the process may have open? Below m->fd_bound without a
+ * system call; above, only if it is open (no memory is spent on it). */
+int iomgr__fd_may_exist(struct iomgr *m, int fd);
+/* The highest nfds worth scanning: the soft RLIMIT_NOFILE (re-read only
+ * when nfds exceeds what was read before) or an fd seen open above it. */
+int iomgr__nfds_bound(struct iomgr *m, int nfds);
+/* A batch of fds for one poll(2): room for entry n (-1 if none can be
+ * had), add it, run the poll. */
+int iomgr__check_room(struct iomgr *m, int n);
+void iomgr__check_set(struct iomgr *m, int n, int fd, int events, void *who);
+int iomgr__check_poll(struct iomgr *m, int n);
 
 /* ---- iomgr_wait.c ---- */
 void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* Stop every watcher of r and take it off the waiting list. */
 void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r);
+/* Close r's epoll instance of e-set fds, if it has one. */
+void iomgr__except_close(struct iomgr_req *r);
 
 /* ---- iomgr_signal.c ---- */
 void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents);

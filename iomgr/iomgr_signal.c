@@ -24,13 +24,17 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
         m->woken++;
 }
 
-int IOMGR_Signal(int signo, char *event)
+/* Refused as by PRE_SetSignal: SIGKILL and SIGSTOP cannot be caught
+ * (libev would not say so), and a fault signal such as SIGSEGV would be
+ * raised again at once by the faulting instruction each time its handler
+ * returned (a spin at 100% CPU, and no stack-overflow report). */
+int IOMGR_Signal(int signo, const void *event)
 {
     struct iomgr *m = iomgr__entry();
     struct iomgr_sig *s;
     struct sigaction old;
 
-    if (signo <= 0 || signo >= NSIG)
+    if (!lwp__sig_usable(signo))
         return LWP_EBADSIG;
     if (!event)
         return LWP_EBADEVENT;
@@ -41,14 +45,19 @@ int IOMGR_Signal(int signo, char *event)
         s->event = event;
         return LWP_SUCCESS;
     }
-    /* SIGKILL and SIGSTOP cannot be caught; libev would not say so. */
-    if (signo == SIGKILL || signo == SIGSTOP || sigaction(signo, NULL, &old))
+    /* Preemption's timer signal: its handler must stay in place. */
+    if (lwp__sig_claim(lwp__rt, signo, LWP_SIG_IOMGR) != 0)
+        return LWP_ESIGBUSY;
+    if (sigaction(signo, NULL, &old)) {
+        lwp__sig_release(lwp__rt, signo, LWP_SIG_IOMGR);
         return LWP_ESYSTEM;
+    }
     s->old = old;
     s->event = event;
     s->active = 1;
     ev_signal_init(&s->w, signal_cb, signo);
     ev_signal_start(m->loop, &s->w);
+    iomgr__unpark(m); /* deliveries must not wait for the LWPs to block */
     return LWP_SUCCESS;
 }
 
@@ -60,6 +69,7 @@ static void stop_one(struct iomgr *m, int signo)
     sigaction(signo, &s->old, NULL);
     s->active = 0;
     s->event = NULL;
+    lwp__sig_release(lwp__rt, signo, LWP_SIG_IOMGR);
 }
 
 int IOMGR_CancelSignal(int signo)
@@ -115,7 +125,7 @@ int iomgr__softsig(void (*proc)(void *), void *(*afs_proc)(void *),
     return -1;
 }
 
-int IOMGR_SoftSig(void (*aproc)(void *), char *arock)
+int IOMGR_SoftSig(void (*aproc)(void *), void *arock)
 {
     return iomgr__softsig(aproc, NULL, arock);
 }

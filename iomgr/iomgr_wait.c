@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "iomgr_internal.h"
 
@@ -20,6 +22,12 @@
  * FD_SETSIZE, where FD_SET would trip glibc's fortify check. */
 typedef unsigned long fdword;
 #define WORD_BITS (8 * (int)sizeof(fdword))
+
+/* Words holding nfds bits (no overflow near INT_MAX). */
+static int nwords(int nfds)
+{
+    return nfds / WORD_BITS + (nfds % WORD_BITS != 0);
+}
 
 static fdword *words(fd_set *s)
 {
@@ -34,16 +42,11 @@ static fdword word_mask(int i, int nfds)
     return rest >= WORD_BITS ? ~(fdword)0 : (((fdword)1 << rest) - 1);
 }
 
-static fdword word_of(fd_set *s, int i, int nfds)
-{
-    return s ? words(s)[i] & word_mask(i, nfds) : 0;
-}
-
 static void clear_below(fd_set *s, int nfds)
 {
     if (!s)
         return;
-    for (int i = 0; i * WORD_BITS < nfds; i++)
+    for (int i = 0; i < nwords(nfds); i++)
         words(s)[i] &= ~word_mask(i, nfds);
 }
 
@@ -66,34 +69,81 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     iomgr__finish(iomgr__running(), w->data, IOMGR_TIMEDOUT, 0);
 }
 
-/* Exceptional conditions of the e-set fds, by a non-blocking poll(2):
- * libev has no watcher for them. Returns how many fds have one. */
-static int poll_except(struct iomgr_req *r)
+/* ---- Exceptional conditions ----
+ * libev has no watcher for them (TCP urgent data: POLLPRI). A select
+ * with e-set fds registers them for EPOLLPRI in an epoll instance of its
+ * own, and libev watches that instance's fd for readability: the kernel
+ * wakes the loop when a condition arises, and nothing polls meanwhile.
+ * Edge-triggered, so a hang-up or an error (which epoll reports whether
+ * asked or not) wakes the loop once, not at every pass. The instance, and
+ * every registration with it, goes when the select returns. */
+
+#define EXCEPT_BATCH 8
+
+/* Marks the e-set watches whose fds the kernel reported a condition for
+ * since the last call; returns how many it marked. */
+static int collect_except(struct iomgr_req *r)
 {
-    int found = 0;
+    struct epoll_event ev[EXCEPT_BATCH];
+    int found = 0, n;
 
-    for (int i = 0; i < r->nwatch; i++) {
-        struct iomgr_watch *w = &r->watch[i];
-        struct pollfd p = {.fd = w->fd, .events = POLLPRI};
+    do {
+        n = epoll_wait(r->xfd, ev, EXCEPT_BATCH, 0);
+        for (int i = 0; i < n; i++) {
+            struct iomgr_watch *w = &r->watch[ev[i].data.u32];
 
-        if (!(w->want & IOMGR_EXCEPT))
-            continue;
-        if (poll(&p, 1, 0) == 1 && (p.revents & POLLPRI)) {
-            w->got |= IOMGR_EXCEPT;
-            found++;
+            if ((ev[i].events & EPOLLPRI) && !(w->got & IOMGR_EXCEPT)) {
+                w->got |= IOMGR_EXCEPT;
+                found++;
+            }
         }
-    }
+    } while (n == EXCEPT_BATCH);
     return found;
 }
 
-static void except_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void except_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-    struct iomgr_req *r = w->data;
+    struct iomgr_req *r = io->data;
 
-    (void)loop;
     (void)revents;
-    if (poll_except(r))
+    if (collect_except(r)) {
+        ev_io_stop(loop, io);
         iomgr__finish(iomgr__running(), r, IOMGR_READY, 0);
+    }
+}
+
+void iomgr__except_close(struct iomgr_req *r)
+{
+    if (r->nexcept && r->xfd >= 0) {
+        close(r->xfd);
+        r->xfd = -1;
+    }
+}
+
+/* Registers r's e-set fds; 0, or an errno: EBADF for a closed fd, EMFILE,
+ * ENFILE or ENOMEM when no epoll instance or registration can be had. */
+static int except_open(struct iomgr_req *r)
+{
+    r->xfd = epoll_create1(EPOLL_CLOEXEC);
+    if (r->xfd < 0)
+        return errno;
+    for (int i = 0; i < r->nwatch; i++) {
+        struct epoll_event ev = {.events = EPOLLPRI | EPOLLET,
+                                 .data.u32 = (uint32_t)i};
+
+        if (!(r->watch[i].want & IOMGR_EXCEPT))
+            continue;
+        /* EPERM: a file epoll cannot watch (a regular file, say), which
+         * never has an exceptional condition, as select(2) sees it. */
+        if (epoll_ctl(r->xfd, EPOLL_CTL_ADD, r->watch[i].fd, &ev) != 0 &&
+            errno != EPERM) {
+            int err = errno;
+
+            iomgr__except_close(r);
+            return err;
+        }
+    }
+    return 0;
 }
 
 /* ---- Requests ---- */
@@ -107,9 +157,10 @@ void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
     if (r->timed)
         ev_timer_stop(m->loop, &r->timer);
     if (r->nexcept)
-        ev_timer_stop(m->loop, &r->except_poll);
-    if (r->nio)
+        ev_io_stop(m->loop, &r->except_io);
+    if (r->nio || r->nexcept)
         m->nfdwait--;
+    m->nwaiting--;
     r->linked = 0;
     r->pcb->io_req = NULL;
 }
@@ -130,16 +181,18 @@ static void start_timers(struct iomgr *m, struct iomgr_req *r,
         ev_timer_start(m->loop, &r->timer);
     }
     if (r->nexcept) {
-        ev_timer_init(&r->except_poll, except_cb, IOMGR_EXCEPT_SECONDS,
-                      IOMGR_EXCEPT_SECONDS);
-        r->except_poll.data = r;
-        ev_timer_start(m->loop, &r->except_poll);
+        ev_io_init(&r->except_io, except_cb, r->xfd, EV_READ);
+        r->except_io.data = r;
+        ev_io_start(m->loop, &r->except_io);
     }
 }
 
-/* Returns -1 (nothing attached) when out of memory. */
+/* Returns 0, or (nothing attached) ENOMEM or EBADF for an fd number no
+ * process can have open. */
 static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
 {
+    int err;
+
     r->nio = 0;
     r->since = m->sweep_gen;
     for (int i = 0; i < r->nwatch; i++) {
@@ -147,14 +200,16 @@ static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
         r->watch[i].slot = NULL;
         if (!(r->watch[i].want & (IOMGR_READ | IOMGR_WRITE)))
             continue;
-        if (iomgr__attach(m, &r->watch[i], owner) != 0) {
+        err = iomgr__attach(m, &r->watch[i], owner);
+        if (err) {
             for (int j = 0; j < i; j++)
                 iomgr__detach(m, &r->watch[j]);
-            return -1;
+            return err;
         }
         r->nio++;
     }
-    if (!r->nio)
+    /* e-set fds too: the sweep finds them closed (epoll drops them). */
+    if (!r->nio && !r->nexcept)
         return 0;
     m->nfdwait++;
     if (!ev_is_active(&m->sweep))
@@ -173,14 +228,16 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
     r->state = IOMGR_WAITING;
     r->err = 0;
     r->timed = 0;
-    if (start_watchers(m, r, cur->index) != 0) {
+    r->err = start_watchers(m, r, cur->index);
+    if (r->err) {
         r->state = IOMGR_FAILED;
-        r->err = ENOMEM;
         r->linked = 0;
         return;
     }
     r->linked = 1;
     cur->io_req = r;
+    m->nwaiting++;
+    iomgr__unpark(m);
     start_timers(m, r, timeout);
     cur->qpending--; /* 0 -> -1: blocked in a QWait */
     cur->qwaiting = 1;
@@ -244,8 +301,15 @@ static int poll_one(int fd, int events)
 }
 
 /* Where the request of a waiting LWP lives: in its own stack frame, or,
- * for a shared-stack LWP (whose stack is elsewhere while it waits), in a
- * buffer its PCB keeps for its life. */
+ * for a shared-stack LWP (whose stack is elsewhere while it waits) and for
+ * every LWP while LWP_ProtectStacks has the stacks of switched-out LWPs
+ * PROT_NONE (the manager touches the request while the waiter is out), in
+ * a buffer its PCB keeps for its life. */
+static inline int req_on_stack(const struct lwp_pcb *cur)
+{
+    return !(cur->xflags & LWP_XF_SHARED) && !lwp__rt->protect;
+}
+
 static struct iomgr_req *heap_req(struct lwp_pcb *cur)
 {
     if (!cur->io_heap)
@@ -297,7 +361,7 @@ int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
     if (take_pending_qsignal())
         return -1;
     cur = lwp__rt->current;
-    if (!(cur->xflags & LWP_XF_SHARED))
+    if (req_on_stack(cur))
         return waitio_on_stack(m, fd, events, timeout);
     if (!heap_req(cur)) {
         errno = ENOMEM;
@@ -313,22 +377,73 @@ struct set_words {
     fdword rd, wr, ex;
 };
 
-static struct set_words words_at(int i, int nfds, fd_set *rs, fd_set *ws,
-                                 fd_set *es)
+/* The next word at or after i that has a bit set, or n: a tight loop per
+ * set, since most words of a select's sets are empty (a server's one fd
+ * far up). A NULL set has none. */
+static int next_word(const fd_set *s, int i, int n)
 {
-    struct set_words sw = {word_of(rs, i, nfds), word_of(ws, i, nfds),
-                           word_of(es, i, nfds)};
-    return sw;
+    const fdword *w = (const fdword *)(const void *)s;
+
+    if (!s)
+        return n;
+    while (i + 4 <= n && !(w[i] | w[i + 1] | w[i + 2] | w[i + 3]))
+        i += 4;
+    while (i < n && !w[i])
+        i++;
+    return i;
+}
+
+static int min3(int a, int b, int c)
+{
+    int m = a < b ? a : b;
+
+    return m < c ? m : c;
+}
+
+/* Word i of s (0 unless `at`, the walk's position in s, is i), limited to
+ * the bits below nfds. */
+static fdword word_at(fd_set *s, int at, int i, int nfds)
+{
+    return at == i ? words(s)[i] & word_mask(i, nfds) : 0;
+}
+
+/* Calls fn(arg, i, words i of the three sets) for each word i below nfds
+ * with a bit set in any set, in order; stops at the first non-zero
+ * return, which it returns. */
+static inline __attribute__((always_inline)) int
+each_word(int nfds, fd_set *rs, fd_set *ws, fd_set *es,
+          int (*fn)(void *, int, struct set_words), void *arg)
+{
+    int n = nwords(nfds), ir = next_word(rs, 0, n), iw = next_word(ws, 0, n),
+        ie = next_word(es, 0, n);
+
+    for (int i = min3(ir, iw, ie); i < n; i = min3(ir, iw, ie)) {
+        struct set_words sw = {word_at(rs, ir, i, nfds),
+                               word_at(ws, iw, i, nfds),
+                               word_at(es, ie, i, nfds)};
+        int rc = (sw.rd | sw.wr | sw.ex) ? fn(arg, i, sw) : 0;
+
+        if (rc)
+            return rc;
+        ir = ir == i ? next_word(rs, i + 1, n) : ir;
+        iw = iw == i ? next_word(ws, i + 1, n) : iw;
+        ie = ie == i ? next_word(es, i + 1, n) : ie;
+    }
+    return 0;
+}
+
+static int count_word(void *arg, int i, struct set_words sw)
+{
+    (void)i;
+    *(int *)arg += __builtin_popcountl(sw.rd | sw.wr | sw.ex);
+    return 0;
 }
 
 static int count_fds(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
 {
     int n = 0;
 
-    for (int i = 0; i * WORD_BITS < nfds; i++) {
-        struct set_words sw = words_at(i, nfds, rs, ws, es);
-        n += __builtin_popcountl(sw.rd | sw.wr | sw.ex);
-    }
+    each_word(nfds, rs, ws, es, count_word, &n);
     return n;
 }
 
@@ -343,20 +458,27 @@ static void add_watch(struct iomgr_req *r, int fd, int want)
         r->nexcept++;
 }
 
-/* Adds a watch per fd of word i, in fd order; 0, or -1 when r->watch
- * (of `room` entries) is full. */
-static int collect_word(struct iomgr_req *r, int room, int i,
-                        struct set_words sw)
+/* Where collect_into is: the request and the room in r->watch. */
+struct collecting {
+    struct iomgr_req *r;
+    int room;
+};
+
+/* Adds a watch per fd of word i, in fd order; 0, or -1 when r->watch is
+ * full. */
+static inline __attribute__((always_inline)) int
+collect_word(void *arg, int i, struct set_words sw)
 {
+    struct collecting *c = arg;
     fdword any = sw.rd | sw.wr | sw.ex;
 
     for (; any; any &= any - 1) {
         int b = __builtin_ctzl(any);
         fdword bit = (fdword)1 << b;
 
-        if (r->nwatch == room)
+        if (c->r->nwatch == c->room)
             return -1;
-        add_watch(r, i * WORD_BITS + b,
+        add_watch(c->r, i * WORD_BITS + b,
                   (sw.rd & bit ? IOMGR_READ : 0) |
                       (sw.wr & bit ? IOMGR_WRITE : 0) |
                       (sw.ex & bit ? IOMGR_EXCEPT : 0));
@@ -370,15 +492,11 @@ static int collect_word(struct iomgr_req *r, int room, int i,
 static int collect_into(struct iomgr_req *r, int room, int nfds, fd_set *rs,
                         fd_set *ws, fd_set *es)
 {
+    struct collecting c = {r, room};
+
     r->nwatch = 0;
     r->nexcept = 0;
-    for (int i = 0; i * WORD_BITS < nfds; i++) {
-        struct set_words sw = words_at(i, nfds, rs, ws, es);
-
-        if ((sw.rd | sw.wr | sw.ex) && collect_word(r, room, i, sw) != 0)
-            return -1;
-    }
-    return 0;
+    return each_word(nfds, rs, ws, es, collect_word, &c);
 }
 
 static int collect(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
@@ -418,7 +536,7 @@ static int report_ready(struct iomgr_req *r, fd_set *rs, fd_set *ws,
     int pairs = 0;
 
     if (r->nexcept)
-        poll_except(r);
+        collect_except(r); /* conditions that came with the wake-up */
     for (int i = 0; i < r->nwatch; i++) {
         struct iomgr_watch *w = &r->watch[i];
         int got = w->want & w->got, missed = w->want & ~w->got;
@@ -456,20 +574,25 @@ static int select_req(struct iomgr *m, struct iomgr_req *r, int nfds,
                       fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                       struct timeval *timeout)
 {
-    int rc;
+    int rc, err = 0;
 
     if (collect(r, nfds, readfds, writefds, exceptfds) != 0) {
         errno = ENOMEM;
         return -1;
     }
-    /* An exceptional condition already there is not waited for. */
-    if (r->nexcept && poll_except(r)) {
-        r->state = IOMGR_READY;
+    /* A condition already there is queued in the new epoll instance: the
+     * first loop pass finds it, as it finds a ready fd of the other sets. */
+    if (r->nexcept)
+        err = except_open(r);
+    if (err) {
+        r->state = IOMGR_FAILED;
+        r->err = err;
         r->linked = 0;
     } else {
         wait_req(m, r, timeout);
     }
     rc = report(r, nfds, readfds, writefds, exceptfds);
+    iomgr__except_close(r);
     if (r->watch != r->inline_watch)
         free(r->watch);
     return rc;
@@ -492,7 +615,10 @@ int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
 
     if (!m)
         return lwp__no_rt();
-    if (nfds < 0) {
+    /* Past what any fd of the process can be, as select(2)'s manual
+     * says: no scan of sets that long, no arithmetic near INT_MAX. */
+    if (nfds < 0 ||
+        (nfds > FD_SETSIZE && nfds > iomgr__nfds_bound(m, nfds))) {
         errno = EINVAL;
         return -1;
     }
@@ -503,7 +629,7 @@ int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
         return -1;
     }
     cur = lwp__rt->current;
-    if (!(cur->xflags & LWP_XF_SHARED))
+    if (req_on_stack(cur))
         return select_on_stack(m, nfds, readfds, writefds, exceptfds,
                                timeout);
     if (!heap_req(cur)) {
@@ -529,34 +655,43 @@ int IOMGR_Sleep(int seconds)
 
 /* ---- The sweep ---- */
 
-static int has_closed_fd(const struct iomgr_req *r)
-{
-    for (int i = 0; i < r->nwatch; i++)
-        if (r->watch[i].slot && iomgr__is_closed(r->watch[i].fd))
-            return 1;
-    return 0;
-}
-
-static void rearm_trusted(struct iomgr *m, struct iomgr_req *r)
-{
-    for (int i = 0; i < r->nwatch; i++)
-        if (r->watch[i].slot && r->watch[i].trusted)
-            iomgr__rearm(m, r->watch[i].slot);
-}
-
-/* Once a period, for each request that has waited a whole period: an fd
- * no longer open fails it with EBADF (epoll forgets closed fds silently,
- * so it would wait forever), and a watcher it trusted is re-registered
- * (see iomgr_fd.c). */
-static void sweep_one(struct iomgr *m, struct iomgr_req *r, unsigned int gen)
+/* Queues the fds of r for the sweep's poll, if r has waited a whole
+ * period; returns the new count. e-set fds too: epoll drops them closed. */
+static int queue_old(struct iomgr *m, struct iomgr_req *r, unsigned int gen,
+                     int n)
 {
     if (r->state != IOMGR_WAITING || gen - r->since < 2)
-        return;
-    if (has_closed_fd(r)) {
+        return n;
+    for (int i = 0; i < r->nwatch; i++) {
+        struct iomgr_watch *w = &r->watch[i];
+
+        if (!w->slot && !(w->want & IOMGR_EXCEPT))
+            continue;
+        if (iomgr__check_room(m, n) != 0)
+            break; /* out of memory: the next sweep */
+        iomgr__check_set(m, n++, w->fd,
+                         w->slot ? w->want & (IOMGR_READ | IOMGR_WRITE) : 0,
+                         w);
+    }
+    return n;
+}
+
+/* A closed fd fails its wait with EBADF (epoll forgets closed fds
+ * silently, so it would wait for ever). A ready fd whose waiter the
+ * kernel did not wake names a file the kernel does not watch (closed and
+ * reused under the wait): it is registered again. */
+static void sweep_check(struct iomgr *m, struct iomgr_watch *w, int revents)
+{
+    struct iomgr_req *r = w->req;
+
+    if (r->state != IOMGR_WAITING)
+        return; /* failed by an earlier fd of the same request */
+    if (revents & POLLNVAL) {
         iomgr__req_stop(m, r);
         iomgr__finish(m, r, IOMGR_FAILED, EBADF);
-    } else {
-        rearm_trusted(m, r);
+    } else if (w->slot && m->registers &&
+               (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))) {
+        iomgr__rearm(m, w->slot);
     }
 }
 
@@ -564,15 +699,20 @@ void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct iomgr *m = w->data;
     unsigned int gen = ++m->sweep_gen;
+    int n = 0;
 
     (void)revents;
     if (m->nfdwait == 0) {
         ev_timer_stop(loop, w);
         return;
     }
-    /* Every LWP, once a second: cheap next to the serving it watches. */
+    /* Every LWP, once a second, and one poll(2) for all the fds of the
+     * waits that lasted: cheap next to the serving it watches. */
     LWP_FOR_EACH_LIVE(lwp__rt, p, {
         if (p->io_req)
-            sweep_one(m, p->io_req, gen);
+            n = queue_old(m, p->io_req, gen, n);
     });
+    if (n > 0 && iomgr__check_poll(m, n) >= 0)
+        for (int i = 0; i < n; i++)
+            sweep_check(m, m->check_who[i], m->checks[i].revents);
 }

@@ -2,12 +2,28 @@
 /*
  * Arenas: stacks for when the kernel will not give the process another
  * mapping. Every guarded stack takes two of the kernel's mappings (the
- * guard page and the stack), and vm.max_map_count allows 65530 by default,
- * so past a budget read from that limit (about 28,000 stacks by default)
- * new stacks are carved from arenas of
- * ARENA_STACKS stacks in one mapping. They have no guard page between
- * them, so only the magic word at each stack's low end catches an
- * overflow, at the next context switch.
+ * guard region and the stack), and vm.max_map_count allows 65530 by
+ * default, so past a budget read from that limit (about 28,000 stacks by
+ * default) new stacks are carved from arenas of ARENA_STACKS stacks in one
+ * mapping.
+ *
+ * A guard region per stack cannot be had there: PROT_NONE inside a mapping
+ * splits it, and stacks and guards alternating cost the same two mappings
+ * per stack as guarded stacks do. So each stack sits above a gap of
+ * rt->guard bytes of the same mapping that nothing uses:
+ *
+ *     [ gap | stack 0 ][ gap | stack 1 ] ... [ gap | stack 255 ]
+ *
+ * An overflow of up to the gap's width lands in the gap, never in the
+ * stack below. The gap is untouched memory, so it costs address space
+ * only, and a page of it that an overflow writes (or reads) becomes
+ * resident: mincore() tells, in one system call, whether an LWP went
+ * below its stack. That is checked when the stack is given back (the LWP
+ * ended or is recycled) and when LWP support terminates; an overflow
+ * still under way is caught at the next context switch by the stack
+ * pointer check (lwp_sched_inline.h) and the magic word. Transparent huge
+ * pages are off for arenas: a huge page would make a gap resident
+ * wholesale (and a sparse stack arena cost megabytes).
  *
  * An arena stack cannot be unmapped on its own (that would split the
  * mapping again), so it goes back to its arena's free list and the arenas
@@ -20,11 +36,13 @@
 #include "lwp_internal.h"
 
 #define ARENA_STACKS 256
+#define GAP_PAGES_MAX 64 /* mincore's answer for a gap, one byte a page */
 
 static struct lwp_arena *new_arena(struct lwp_runtime *rt, size_t size)
 {
     struct lwp_arena *a = calloc(1, sizeof(*a));
-    size_t len = size * ARENA_STACKS;
+    size_t slot = rt->guard + size;
+    size_t len = slot * ARENA_STACKS;
 
     if (!a)
         return NULL;
@@ -35,8 +53,12 @@ static struct lwp_arena *new_arena(struct lwp_runtime *rt, size_t size)
         free(a);
         return NULL;
     }
+#ifdef MADV_NOHUGEPAGE
+    (void)madvise(a->base, len, MADV_NOHUGEPAGE); /* best effort */
+#endif
     a->map_size = len;
     a->stack_size = size;
+    a->slot_size = slot;
     a->nstacks = ARENA_STACKS;
     a->next = rt->arenas;
     rt->arenas = a;
@@ -61,13 +83,31 @@ char *lwp__arena_get(struct lwp_runtime *rt, size_t size, uint32_t *dirty,
         return (char *)h + 64 - size; /* the link sits in the top 64 bytes */
     }
     *dirty = 0; /* fresh anonymous memory is zero */
-    return a->base + size * a->carved++;
+    return a->base + a->slot_size * a->carved++ + rt->guard;
 }
 
 void lwp__arena_put(struct lwp_arena *a, struct lwp_pooled *h)
 {
     h->next = a->free;
     a->free = h;
+}
+
+int lwp__arena_gap_touched(struct lwp_runtime *rt, char *lo)
+{
+    unsigned char pages[GAP_PAGES_MAX];
+    size_t n = rt->guard / rt->pagesize;
+
+    if (n > GAP_PAGES_MAX || mincore(lo - rt->guard, rt->guard, pages) != 0)
+        return 0; /* cannot tell: say nothing rather than cry wolf */
+    for (size_t i = 0; i < n; i++)
+        if (pages[i] & 1)
+            return 1;
+    return 0;
+}
+
+void lwp__arena_gap_clean(struct lwp_runtime *rt, char *lo)
+{
+    (void)madvise(lo - rt->guard, rt->guard, MADV_DONTNEED);
 }
 
 void lwp__arenas_term(struct lwp_runtime *rt)

@@ -173,6 +173,12 @@ void lwp__ctx_term(struct lwp_runtime *rt)
 
 /* ---- Per-LWP buffers ---- */
 
+/* The handle routines are given (old is NULL when nobody used it last). */
+static PROCESS pid_of(const struct lwp_pcb *p)
+{
+    return p ? lwp__pid(p) : NULL;
+}
+
 static struct lwp_ctxslot *slot_of(const struct lwp_pcb *p, int cookie)
 {
     struct lwp_ctxslot *c = p->ctxs;
@@ -242,7 +248,7 @@ static void claim_optimised(struct lwp_runtime *rt, struct lwp_ctxtype *t,
 
     if (ls && last != cur && t->save) {
         begin_routines();
-        t->save(ls->buf, last, cur);
+        t->save(ls->buf, pid_of(last), pid_of(cur));
         end_routines(rt);
     }
     t->last = cur;
@@ -342,7 +348,7 @@ int lwp_ctxremove(PROCESS tid, int cookie)
 
     if (!slot)
         return -1;
-    drop_slot(lwp__rt, tid, slot);
+    drop_slot(lwp__rt, lwp__pcb_lookup(lwp__rt, tid), slot);
     return 0;
 }
 
@@ -359,7 +365,7 @@ static struct lwp_ctxslot *find_mem(const void *mem, PROCESS tid, int ctx)
 /* The running LWP's predefined state lives in the thread, not its buffer. */
 static int live_state(PROCESS tid, int cookie)
 {
-    return predefined(cookie) && tid == lwp__rt->current;
+    return predefined(cookie) && tid == lwp__pid(lwp__rt->current);
 }
 
 int lwp_ctxmemget(void *mem, PROCESS tid, int ctx)
@@ -411,18 +417,18 @@ static void switch_user(struct lwp_runtime *rt, int cookie,
 
     if (!t->optimize) {
         if (sa && t->save)
-            t->save(sa->buf, cur, next);
+            t->save(sa->buf, pid_of(cur), pid_of(next));
         if (sb && t->restore)
-            t->restore(sb->buf, cur, next);
+            t->restore(sb->buf, pid_of(cur), pid_of(next));
         return;
     }
     if (!sb || last == next)
         return;
     ls = last ? slot_of(last, cookie) : NULL;
     if (ls && t->save)
-        t->save(ls->buf, last, next);
+        t->save(ls->buf, pid_of(last), pid_of(next));
     if (t->restore)
-        t->restore(sb->buf, last, next);
+        t->restore(sb->buf, pid_of(last), pid_of(next));
     t->last = next;
 }
 

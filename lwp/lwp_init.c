@@ -25,8 +25,9 @@ int LWP_TraceProcesses;
 int Cont_Sws;
 __attribute__((weak)) int lwp_nextindex;
 
-struct lwp_runtime *lwp__rt;
-int lwp__in_switch;
+LWP_THREAD_LOCAL struct lwp_runtime *lwp__rt;
+LWP_THREAD_LOCAL int lwp__in_switch;
+_Atomic(struct lwp_runtime *) lwp__rt_any;
 static struct lwp_runtime runtime;
 
 /* The main LWP runs on the thread's own stack, which has no magic word of
@@ -99,7 +100,7 @@ static int make_main(struct lwp_runtime *rt, int priority)
     m->afs_ep = NULL;
     m->parm = NULL;
     /* It runs on the thread's own stack, which the library does not own. */
-    m->canary = &main_canary;
+    m->canary = lwp__main_canary_at(rt, &main_canary);
     m->counted = 0;
     m->group = 0;
     m->stack_lo = NULL;
@@ -137,6 +138,8 @@ int LWP_Init(int version, int priority, PROCESS *pid)
         return LWP_EINSWITCH;
     if (lwp__rt)
         return LWP_SUCCESS;
+    if (atomic_load(&lwp__rt_any)) /* one runtime, on another thread */
+        return LWP_ETHREAD;
     if (priority < 0 || priority > LWP_MAX_PRIORITY)
         return LWP_EBADPRI;
     lwp__ft_ensure_init();
@@ -154,9 +157,10 @@ int LWP_Init(int version, int priority, PROCESS *pid)
     }
     timerclear(&last_context_switch);
     lwp__rt = rt;
+    atomic_store(&lwp__rt_any, rt);
     LWP_DEBUG("LWP_Init at priority %d", priority);
     if (pid)
-        *pid = rt->main;
+        *pid = lwp__pid(rt->main);
     return LWP_SUCCESS;
 }
 
@@ -188,6 +192,7 @@ int LWP_TerminateProcessSupport(void)
     lwp__switch_hook = 0;
     release_all(rt);
     lwp__rt = NULL;
+    atomic_store(&lwp__rt_any, NULL);
     return LWP_SUCCESS;
 }
 
@@ -197,13 +202,13 @@ int LWP_CurrentProcess(PROCESS *pid)
 {
     if (!pid)
         return LWP_EBADARG;
-    *pid = lwp__rt ? lwp__rt->current : NULL;
+    *pid = lwp__rt ? lwp__pid(lwp__rt->current) : NULL;
     return lwp__rt ? LWP_SUCCESS : lwp__no_rt();
 }
 
 PROCESS LWP_ThisProcess(void)
 {
-    return lwp__rt ? lwp__rt->current : NULL;
+    return lwp__rt ? lwp__pid(lwp__rt->current) : NULL;
 }
 
 int LWP_GetProcessPriority(PROCESS pid, int *priority)
@@ -226,12 +231,12 @@ char *LWP_Name(void)
 
 int LWP_Index(void)
 {
-    return lwp__rt ? lwp__rt->current->index : LWP_EINIT;
+    return lwp__rt ? lwp__rt->current->index : lwp__no_rt();
 }
 
 int LWP_HighestIndex(void)
 {
-    return lwp__rt ? lwp_nextindex - 1 : LWP_EINIT;
+    return lwp__rt ? lwp_nextindex - 1 : lwp__no_rt();
 }
 
 void LWP_SetLog(FILE *file, int level)
@@ -267,6 +272,8 @@ const char *LWP_StrError(int code)
         "LWP_EWAITSELF: an LWP cannot wait for its own exit",
         "LWP_EMAINPROC: not possible for the main LWP",
         "LWP_EBADFLAGS: unknown LWP_CREATE_* flags",
+        "LWP_ETHREAD: called from an OS thread that is not the runtime's",
+        "LWP_ESIGBUSY: the signal is used by IOMGR_Signal or by preemption",
     };
 
     if (code > 0 || -code >= (int)(sizeof(text) / sizeof(text[0])))

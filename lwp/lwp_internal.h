@@ -9,6 +9,7 @@
 #define LWP_LWP_INTERNAL_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,12 @@
 
 #define LWP_NPRIO (LWP_MAX_PRIORITY + 1)
 #define LWP_MINSTACK 32768
+/* Below every stack: PROT_NONE under a stack of its own mapping, an
+ * unused gap under an arena stack (lwp_stack.c). Wide enough that a frame
+ * of up to this much beyond the stack's end, allocated in one step by code
+ * built without -fstack-clash-protection, lands in it rather than in the
+ * next stack. Address space only: it costs no memory and no mapping. */
+#define LWP_GUARD_BYTES (64 * 1024)
 #define LWP_MAXSTACK (1L << 30) /* larger requests get LWP_ENOMEM */
 #define LWP_MAXROCKS 8
 #define LWP_NAME_INLINE 32
@@ -63,6 +70,7 @@ enum lwp_state {
 #define LWP_XF_JOINERS 0x8  /* others are in LWP_WaitExit on it */
 #define LWP_XF_JOINING 0x10 /* is in LWP_WaitExit itself */
 #define LWP_XF_SHARED 0x20  /* LWP_CREATE_SHARED_STACK (lwp_shared.c) */
+#define LWP_XF_UNDO 0x40    /* in a module's wait: pcb.undo if it ends */
 /* What a recycled LWP keeps. */
 #define LWP_XF_KEPT (LWP_XF_JOINABLE | LWP_XF_JOINERS | LWP_XF_SHARED)
 
@@ -118,6 +126,7 @@ struct lwp_pcb {
     void *io_req;                /* IOMGR request while selecting */
     /* ^ the first 64 bytes (assembly switch): what a switch and an IOMGR
      * wake-up touch */
+    PROCESS pid;                 /* its handle: lwp__pid() */
     int nodecap;
     struct lwp_waitnode *nodes;  /* inline_nodes or heap */
     void (*ep)(void *);
@@ -145,7 +154,14 @@ struct lwp_pcb {
     uint32_t sh_limit;           /* its stacksize: the depth it may use */
     uint8_t sh_fresh;            /* not started: its first frame is due */
     void *sh_sp;                 /* its ctx.sp while ctx.sp is NULL (asm) */
-    void *io_heap;               /* IOMGR's request for a shared-stack LWP */
+    void *io_heap;               /* IOMGR's request off the stack (shared
+                                  * stack, or LWP_ProtectStacks) */
+    /* With LWP_XF_UNDO: what a module above (Lock) undoes if the LWP is
+     * destroyed or recycled while it waits there (lwp__detach). */
+    void (*undo)(void *arg);
+    void *undo_arg;
+    uintptr_t handle0;           /* the slot's generation-0 handle */
+    uint8_t hgen;                /* generation: steps at each release */
     struct lwp_ctxslot *ctxs;    /* special contexts, by cookie */
     int nrocks;
     int rock_tags[LWP_MAXROCKS]; /* apart from the values: no padding */
@@ -170,13 +186,14 @@ struct lwp_stack_class {
     size_t count;
 };
 
-/* Stacks without guard pages, many to one mapping, used once the kernel
- * refuses more mappings (see lwp_arena.c). */
+/* Stacks without guard pages, many to one mapping, each above an unused
+ * gap; used once the kernel refuses more mappings (see lwp_arena.c). */
 struct lwp_arena {
     struct lwp_arena *next;
     char *base;
     size_t map_size;
     size_t stack_size;
+    size_t slot_size;                /* rt->guard + stack_size */
     unsigned int nstacks, carved;
     struct lwp_pooled *free;
 };
@@ -204,14 +221,17 @@ struct lwp_runtime {
 
     struct lwp_evtable events;
 
-    struct lwp_pcb **slabs;          /* sorted by address */
+    struct lwp_pcb **slabs;          /* sorted by hspaces */
     size_t nslabs, slabcap;
     struct lwp_pcb *free_head, *free_tail; /* FIFO: delays handle reuse */
+    uintptr_t *hspaces;              /* per slab: its handles' space */
 
     struct lwp_stack_class stacks[LWP_STACK_CLASSES];
     size_t pooled;                   /* stacks in all classes */
     struct lwp_stack_class *last_class; /* hint: most recent size */
     size_t pagesize;
+    size_t guard;                    /* LWP_GUARD_BYTES, in whole pages */
+    uint64_t *main_canary_heap;      /* the main LWP's word, if on the heap */
     int arena_mode;                  /* out of kernel mappings */
     int on_valgrind;                 /* RUNNING_ON_VALGRIND at LWP_Init */
     size_t guarded, guarded_max;     /* stacks with own mapping, limit */
@@ -231,12 +251,19 @@ struct lwp_runtime {
      * cancels that LWP's select), and when LWP support terminates. */
     void (*on_destroy)(struct lwp_pcb *);
     void (*on_terminate)(void);
+    /* IOMGR's, run by the scheduler when no LWP is runnable, before it
+     * calls that a deadlock: IOMGR's manager, which leaves the run queue
+     * while there is nothing to poll, joins it again. */
+    void (*on_idle)(void);
     /* Preempt's: run by the preemption handler before it dispatches, with
      * the runtime idle (IOMGR polls its loop, so that a preemptible CPU
      * hog cannot starve the I/O manager at priority 0); and when LWP
      * support terminates (the timer is stopped). */
     void (*on_preempt)(void);
     void (*pre_terminate)(void);
+    /* Who has each Unix signal's action (enum lwp_sig_owner): IOMGR_Signal
+     * and Preempt each refuse a signal the other has. */
+    uint8_t sig_owner[NSIG];
 
     struct lwp_ctxtype *ctxtypes;    /* special context types, by cookie */
     int nctxtypes, ctxtypecap;
@@ -244,16 +271,83 @@ struct lwp_runtime {
     int errno_shared;                /* the env / errno of LWPs without one */
 };
 
+/* Per OS thread, initial-exec so that reading them is one load (also in
+ * the shared library) and safe in signal handlers. */
+#define LWP_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+
 /* Set while special contexts' save/restore routines run. lwp__rt is NULL
  * then, so every primitive's "not initialised" check catches calls from
- * them; lwp__no_rt() tells the two cases apart. */
-extern int lwp__in_switch;
+ * them; lwp__no_rt() tells the cases apart. */
+extern LWP_THREAD_LOCAL int lwp__in_switch;
+
+/* The runtime as the calling OS thread sees it: set only on the thread
+ * that called LWP_Init, so every "not initialised" check also refuses
+ * calls from other threads, at no cost to the calls themselves. */
+extern LWP_THREAD_LOCAL struct lwp_runtime *lwp__rt;
+
+
+/* The runtime whichever thread asks (NULL when there is none): for the
+ * fault handler, which runs on the faulting thread, and to tell another
+ * thread's call from one made before LWP_Init. */
+extern _Atomic(struct lwp_runtime *) lwp__rt_any;
+
+/* Why a call cannot run, as its return code: LWP_EINSWITCH, LWP_ETHREAD,
+ * or LWP_EINIT (also for a module above, e.g. IOMGR, not initialised). */
 static inline int lwp__no_rt(void)
 {
-    return lwp__in_switch ? LWP_EINSWITCH : LWP_EINIT;
+    if (lwp__in_switch)
+        return LWP_EINSWITCH;
+    if (!lwp__rt && atomic_load_explicit(&lwp__rt_any, memory_order_relaxed))
+        return LWP_ETHREAD;
+    return LWP_EINIT;
 }
 
-extern struct lwp_runtime *lwp__rt;
+/* The caller is on another OS thread than the live runtime's. */
+static inline int lwp__foreign_thread(void)
+{
+    return lwp_unlikely(!lwp__rt) && lwp__no_rt() == LWP_ETHREAD;
+}
+
+/* ---- Unix signals of IOMGR and Preempt ---- */
+
+enum lwp_sig_owner { LWP_SIG_FREE = 0, LWP_SIG_IOMGR, LWP_SIG_PREEMPT };
+
+/* A signal a module may take over: in range, catchable, and not one the
+ * kernel raises for a fault of the running code (a handler that returns
+ * re-runs the faulting instruction for ever, overflow reports need
+ * SIGSEGV, debuggers SIGTRAP). */
+static inline int lwp__sig_usable(int signo)
+{
+    switch (signo) {
+    case SIGKILL:
+    case SIGSTOP:
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGILL:
+    case SIGFPE:
+    case SIGTRAP:
+        return 0;
+    default:
+        return signo > 0 && signo < NSIG;
+    }
+}
+
+/* Record that `who` has signo: 0, or -1 if the other module has it. */
+static inline int lwp__sig_claim(struct lwp_runtime *rt, int signo,
+                                 enum lwp_sig_owner who)
+{
+    if (rt->sig_owner[signo] != LWP_SIG_FREE && rt->sig_owner[signo] != who)
+        return -1;
+    rt->sig_owner[signo] = (uint8_t)who;
+    return 0;
+}
+
+static inline void lwp__sig_release(struct lwp_runtime *rt, int signo,
+                                    enum lwp_sig_owner who)
+{
+    if (rt->sig_owner[signo] == who)
+        rt->sig_owner[signo] = LWP_SIG_FREE;
+}
 
 static inline void lwp__update_slow(struct lwp_runtime *rt)
 {
@@ -347,6 +441,12 @@ void lwp__bury(struct lwp_runtime *rt, struct lwp_pcb *p, int keep);
 void lwp__start(void *arg) __attribute__((noreturn));
 void lwp__dump_one(struct lwp_pcb *p, FILE *fp);
 void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p);
+/* p ends or is recycled inside a module's wait: the module undoes it. */
+static inline void lwp__undo_wait(struct lwp_pcb *p)
+{
+    p->xflags &= (uint8_t)~LWP_XF_UNDO;
+    p->undo(p->undo_arg);
+}
 /* LWP_CreateProcess with the entry point as either type (one is NULL). */
 int lwp__create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
                 int priority, void *parm, const char *name, PROCESS *pid);
@@ -388,6 +488,23 @@ static inline void lwp__pcb_new_run(struct lwp_pcb *p)
     p->io_req = NULL;
 }
 
+/* PROCESS handles. Each slab of PCBs owns a reserved, inaccessible
+ * address range (never touched: it costs address space only) holding one
+ * 64-byte cell per slot and generation; an LWP's handle is the address of
+ * its slot's cell for the slot's current generation, which steps at each
+ * release. So a handle is a pointer no other memory can have, aligned as
+ * a PCB, never dereferenced, and a stale one names no later LWP until its
+ * slot has been released LWP_HANDLE_GENS times (lwp_pcb.c). */
+#define LWP_HANDLE_GENS ((unsigned int)LWP_HANDLE_REUSE)
+#define LWP_HANDLE_CELL 64
+#define LWP_HANDLE_SPACE                                                     \
+    ((size_t)LWP_HANDLE_CELL * LWP_PCB_PER_SLAB * LWP_HANDLE_GENS)
+
+static inline PROCESS lwp__pid(const struct lwp_pcb *p)
+{
+    return p->pid;
+}
+
 struct lwp_pcb *lwp__pcb_alloc(struct lwp_runtime *rt);
 void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p);
 struct lwp_pcb *lwp__pcb_lookup(struct lwp_runtime *rt, PROCESS pid);
@@ -410,7 +527,7 @@ void lwp__pcbs_term(struct lwp_runtime *rt);
 
 /* ---- lwp_stack.c ---- */
 int lwp__running_on_valgrind(void);
-/* A stack of `size` bytes with a PROT_NONE guard page below, registered
+/* A stack of `size` bytes with a PROT_NONE guard region below, registered
  * with valgrind; NULL (errno set) if the kernel refuses. */
 char *lwp__map_guarded(struct lwp_runtime *rt, size_t size, unsigned *vg_id);
 void lwp__unmap_guarded(struct lwp_runtime *rt, char *lo, size_t size,
@@ -419,6 +536,9 @@ void lwp__stack_forget(struct lwp_runtime *rt, char *lo, size_t size);
 int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size);
 void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p);
 void lwp__stacks_term(struct lwp_runtime *rt);
+/* From now on new stacks come from arenas, as they do once the kernel's
+ * mapping limit is near (tests reach that path without 30,000 LWPs). */
+void lwp__stacks_use_arenas(struct lwp_runtime *rt);
 char *lwp__arena_get(struct lwp_runtime *rt, size_t size, uint32_t *dirty,
                      struct lwp_arena **owner);
 void lwp__arena_put(struct lwp_arena *a, struct lwp_pooled *h);
@@ -426,7 +546,20 @@ void lwp__arenas_term(struct lwp_runtime *rt);
 int lwp__overflow_init(struct lwp_runtime *rt);
 void lwp__overflow_term(struct lwp_runtime *rt);
 void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p);
+/* Where the main LWP's magic word is to be: `word` (the library's own),
+ * or a word of the heap (see lwp_overflow.c). */
+uint64_t *lwp__main_canary_at(struct lwp_runtime *rt, uint64_t *word);
 void lwp__shared_overflowed(struct lwp_pcb *p, size_t depth);
+/* The running LWP's stack pointer `sp` is below its stack at a switch:
+ * reported, then the program aborts or the LWP is destroyed. */
+void lwp__sp_overflowed(struct lwp_runtime *rt, struct lwp_pcb *p, char *sp)
+    __attribute__((noreturn));
+/* The gap below p's arena stack was written; `when` ends the message. */
+void lwp__gap_overflowed(struct lwp_pcb *p, const char *when);
+/* Non-zero if a page of the gap below the arena stack at `lo` was
+ * touched; lwp__arena_gap_clean drops those pages. */
+int lwp__arena_gap_touched(struct lwp_runtime *rt, char *lo);
+void lwp__arena_gap_clean(struct lwp_runtime *rt, char *lo);
 void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on);
 void lwp__protect_range(char *lo, size_t size, int on);
 void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p);

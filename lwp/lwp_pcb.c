@@ -3,31 +3,48 @@
  * Process control blocks: allocation, handle validation, names, rocks and
  * process dumps.
  *
- * PCBs come from slabs that live until LWP_TerminateProcessSupport, so a
- * PROCESS handle always points into memory we own or is rejected: lookup
- * checks that the pointer is a slot of one of our slabs and that the slot
- * holds a live LWP. Freed slots are reused oldest-first, which keeps a
- * stale handle invalid for as long as possible.
+ * PCBs come from slabs that live until LWP_TerminateProcessSupport. A
+ * PROCESS handle is not the PCB's address but a cell in the slab's handle
+ * space, an inaccessible address range reserved with the slab, one cell
+ * per slot and generation (lwp_internal.h). Lookup checks that the pointer
+ * is a cell of one of our slabs' spaces, that it is its slot's current
+ * generation, and that the slot holds a live LWP. Releasing a slot steps
+ * its generation, and freed slots are reused oldest-first; so a stale
+ * handle is refused until its slot has been released LWP_HANDLE_GENS times
+ * (256 on 64-bit systems), that is for at least LWP_HANDLE_GENS - 1 reuses
+ * of the slot, each after every slot freed before it was reused.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lwp_internal.h"
 
-static int slab_cmp_insert(struct lwp_runtime *rt, struct lwp_pcb *slab)
+/* Keep the slabs sorted by handle space, for lookup. */
+static int slab_insert(struct lwp_runtime *rt, struct lwp_pcb *slab,
+                       uintptr_t hspace)
 {
     size_t i;
 
     if (rt->nslabs == rt->slabcap) {
         size_t cap = rt->slabcap ? rt->slabcap * 2 : 16;
         struct lwp_pcb **s = realloc(rt->slabs, cap * sizeof(*s));
+        uintptr_t *h;
+
         if (!s)
             return -1;
         rt->slabs = s;
+        h = realloc(rt->hspaces, cap * sizeof(*h));
+        if (!h)
+            return -1;
+        rt->hspaces = h;
         rt->slabcap = cap;
     }
-    for (i = rt->nslabs; i > 0 && rt->slabs[i - 1] > slab; i--)
+    for (i = rt->nslabs; i > 0 && rt->hspaces[i - 1] > hspace; i--) {
         rt->slabs[i] = rt->slabs[i - 1];
+        rt->hspaces[i] = rt->hspaces[i - 1];
+    }
     rt->slabs[i] = slab;
+    rt->hspaces[i] = hspace;
     rt->nslabs++;
     return 0;
 }
@@ -42,21 +59,32 @@ static void push_free(struct lwp_runtime *rt, struct lwp_pcb *p)
     rt->free_tail = p;
 }
 
+static void set_pid(struct lwp_pcb *p)
+{
+    p->pid = (PROCESS)(p->handle0 + (uintptr_t)p->hgen * LWP_HANDLE_CELL *
+                                        LWP_PCB_PER_SLAB);
+}
+
 static int grow_slabs(struct lwp_runtime *rt)
 {
     /* Line-aligned, so that each PCB's hot fields share one cache line. */
     size_t bytes = LWP_PCB_PER_SLAB * sizeof(struct lwp_pcb);
     struct lwp_pcb *slab = aligned_alloc(64, bytes);
+    void *hs = mmap(NULL, LWP_HANDLE_SPACE, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-    if (!slab)
-        return -1;
-    memset(slab, 0, bytes);
-    if (slab_cmp_insert(rt, slab) != 0) {
+    if (!slab || hs == MAP_FAILED ||
+        slab_insert(rt, slab, (uintptr_t)hs) != 0) {
         free(slab);
+        if (hs != MAP_FAILED)
+            munmap(hs, LWP_HANDLE_SPACE);
         return -1;
     }
+    memset(slab, 0, bytes);
     for (int i = 0; i < LWP_PCB_PER_SLAB; i++) {
         lwp__nodes_own(&slab[i], slab[i].inline_nodes, LWP_INLINE_NODES);
+        slab[i].handle0 = (uintptr_t)hs + (uintptr_t)i * LWP_HANDLE_CELL;
+        set_pid(&slab[i]);
         push_free(rt, &slab[i]);
     }
     return 0;
@@ -99,10 +127,14 @@ void lwp__pcb_release(struct lwp_runtime *rt, struct lwp_pcb *p)
     p->error = 0;
     p->xflags = 0;
     p->state = LWP_ST_FREE;
+    /* Its handle goes stale: the next LWP in this slot gets another. */
+    p->hgen = (uint8_t)((p->hgen + 1) % LWP_HANDLE_GENS);
+    set_pid(p);
     push_free(rt, p);
 }
 
-/* The PCB slot pid points at, whatever its state, or NULL. */
+/* The PCB slot whose current handle pid is, whatever its state, or NULL
+ * (also for an older generation's handle of the slot). */
 static struct lwp_pcb *slot_of(struct lwp_runtime *rt, PROCESS pid)
 {
     size_t lo = 0, hi = rt->nslabs;
@@ -110,13 +142,15 @@ static struct lwp_pcb *slot_of(struct lwp_runtime *rt, PROCESS pid)
 
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        uintptr_t base = (uintptr_t)rt->slabs[mid];
+        uintptr_t base = rt->hspaces[mid];
         if (a < base) {
             hi = mid;
-        } else if (a >= base + LWP_PCB_PER_SLAB * sizeof(struct lwp_pcb)) {
+        } else if (a - base >= LWP_HANDLE_SPACE) {
             lo = mid + 1;
         } else {
-            return (a - base) % sizeof(struct lwp_pcb) == 0 ? pid : NULL;
+            uintptr_t cell = (a - base) / LWP_HANDLE_CELL;
+            struct lwp_pcb *p = &rt->slabs[mid][cell % LWP_PCB_PER_SLAB];
+            return (uintptr_t)p->pid == a ? p : NULL;
         }
     }
     return NULL;
@@ -182,17 +216,21 @@ void lwp__pcbs_term(struct lwp_runtime *rt)
             if (p->nodes != p->inline_nodes)
                 free(p->nodes);
         }
-    for (size_t i = 0; i < rt->nslabs; i++)
+    for (size_t i = 0; i < rt->nslabs; i++) {
         free(rt->slabs[i]);
+        munmap((void *)rt->hspaces[i], LWP_HANDLE_SPACE);
+    }
     free(rt->slabs);
+    free(rt->hspaces);
     rt->slabs = NULL;
+    rt->hspaces = NULL;
     rt->nslabs = rt->slabcap = 0;
     rt->free_head = rt->free_tail = NULL;
 }
 
 /* ---- Rocks ---- */
 
-int LWP_NewRock(int Tag, char *Value)
+int LWP_NewRock(int Tag, void *Value)
 {
     struct lwp_pcb *cur;
 
@@ -254,7 +292,7 @@ static void dump_shared(const struct lwp_pcb *p, FILE *fp)
 
 void lwp__dump_one(struct lwp_pcb *p, FILE *fp)
 {
-    fprintf(fp, "***LWP: process %s (%p)\n", p->name, (void *)p);
+    fprintf(fp, "***LWP: process %s (%p)\n", p->name, (void *)lwp__pid(p));
     if (p->ep)
         fprintf(fp, "\tentry point: %p, parameter %p\n",
                 (void *)(uintptr_t)p->ep, p->parm);

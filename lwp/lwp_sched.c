@@ -48,8 +48,8 @@ static void report(const struct timeval *now, struct lwp_pcb *p,
 
     localtime_r(&secs, &lt);
     fprintf(stderr, "[ %02d:%02d:%02d ] ***LWP %s(%p) %s %ld secs %6ld usecs\n",
-            lt.tm_hour, lt.tm_min, lt.tm_sec, p->name, (void *)p, what,
-            usec / 1000000L, usec % 1000000L);
+            lt.tm_hour, lt.tm_min, lt.tm_sec, p->name,
+            (void *)lwp__pid(p), what, usec / 1000000L, usec % 1000000L);
     fflush(stderr);
 }
 
@@ -194,8 +194,15 @@ lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
     struct lwp_pcb *next;
 
-    if (cur->state != LWP_ST_DEAD && *cur->canary != 0)
-        lwp__canary_damaged(rt, cur);
+    if (cur->state != LWP_ST_DEAD) {
+        char *sp = lwp__sp_here();
+        if (sp < (char *)cur->canary && cur != rt->main)
+            lwp__sp_overflowed(rt, cur, sp);
+        if (*cur->canary != 0)
+            lwp__canary_damaged(rt, cur);
+    }
+    if (!rt->runmask && rt->on_idle)
+        rt->on_idle();
     if (!rt->runmask)
         lwp__deadlock(rt);
     Cont_Sws++;
@@ -272,6 +279,7 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *p;
+    PROCESS handle;
     int rc = create_checks(ep || afs_ep, stacksize, priority);
 
     if (rc != LWP_SUCCESS)
@@ -305,14 +313,15 @@ create(void (*ep)(void *), void *(*afs_ep)(void *), int stacksize,
     if (flags & LWP_CREATE_DORMANT) {
         p->xflags |= LWP_XF_SUSP;
         p->state = LWP_ST_SUSPENDED;
-        *pid = p;
+        *pid = lwp__pid(p);
         return LWP_SUCCESS;
     }
     lwp__make_runnable(rt, p);
+    handle = lwp__pid(p); /* p may be freed and reused by the time we run */
     (void)lwp__yield_inline(rt, 0);
     /* After the new LWP has run, as Coda does. */
     if (pid)
-        *pid = p;
+        *pid = handle;
     return LWP_SUCCESS;
 fail:
     lwp__pcb_release(rt, p);
@@ -380,6 +389,8 @@ void lwp__detach(struct lwp_runtime *rt, struct lwp_pcb *p)
         lwp__unlink_nodes(rt, p, NULL);
     if (lwp_unlikely(p->xflags & LWP_XF_JOINING))
         leave_joiners(p);
+    if (lwp_unlikely(p->xflags & LWP_XF_UNDO))
+        lwp__undo_wait(p); /* after unlinking: the module may signal */
 }
 
 /* Every LWP in LWP_WaitExit on p gets `status`, in the order they began
@@ -442,7 +453,9 @@ void lwp__exit_current(struct lwp_runtime *rt, int status)
 
 void LWP_ExitProcess(int status)
 {
-    if (lwp__rt)
+    /* The main LWP runs on the thread's own stack and must stay to call
+     * LWP_TerminateProcessSupport: it cannot end. */
+    if (lwp__rt && lwp__rt->current != lwp__rt->main)
         lwp__exit_current(lwp__rt, status);
 }
 
@@ -457,6 +470,8 @@ int LWP_DestroyProcess(PROCESS pid)
     p = lwp__pcb_lookup_any(rt, pid);
     if (!p)
         return LWP_EBADPID;
+    if (p == rt->main)
+        return LWP_EMAINPROC; /* as LWP_ExitProcess: it cannot end */
     LWP_DEBUG("LWP_DestroyProcess \"%s\"", p->name);
     if (p->state == LWP_ST_ZOMBIE) {
         lwp__pcb_release(rt, p);

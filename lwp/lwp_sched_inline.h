@@ -151,17 +151,46 @@ lwp__run_next(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret,
     return lwp__switch_to(rt, cur, next, ret, may_protect);
 }
 
+/* The stack pointer where this is inlined. */
+static inline __attribute__((always_inline)) char *lwp__sp_here(void)
+{
+    char *sp;
+
+#if defined(__x86_64__)
+    __asm__("movq %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__("mov %0, sp" : "=r"(sp));
+#else
+    sp = __builtin_frame_address(0);
+#endif
+    return sp;
+}
+
+/* The stack of p, the running LWP, may show an overflow: its magic word
+ * (at its stack's low end) is damaged, or it runs below that word, as
+ * only a frame that left the stack (into an arena's gap, or past the
+ * guard region) can. The word's address doubles as the stack's low bound,
+ * so the test reads nothing the magic word test does not. The main LWP's
+ * word is placed below the thread's stack (lwp__main_canary_at); where it
+ * cannot be, its switches take the slow path, which leaves it out. */
+static inline __attribute__((always_inline)) int
+lwp__stack_suspect(const struct lwp_pcb *p, const char *sp)
+{
+    return (*p->canary != 0) | (sp < (const char *)p->canary);
+}
+
 /* Pick the highest-priority runnable LWP and run it; returns `ret` once
  * `cur` runs again. The caller has already put `cur` where it belongs
- * (rotated, blocked or dead). Every rare case (damaged canary, deadlock,
- * protected stacks, tracing, special contexts in use by any LWP) is
- * handed whole to lwp__schedule_slow: the
+ * (rotated, blocked or dead). Every rare case (an overflowed stack,
+ * deadlock, protected stacks, tracing, special contexts in use by any
+ * LWP) is handed whole to lwp__schedule_slow: the
  * inlined path then calls nothing but the switch, so its callers keep no
  * registers to save and restore around it. */
 static inline __attribute__((always_inline)) int
 lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
-    if (lwp_unlikely((cur->state != LWP_ST_DEAD && *cur->canary != 0) |
+    if (lwp_unlikely((cur->state != LWP_ST_DEAD &&
+                      lwp__stack_suspect(cur, lwp__sp_here())) |
                      !rt->runmask | rt->slow |
                      lwp__slow_dispatch_wanted()))
         return lwp__schedule_slow(rt, cur, ret);

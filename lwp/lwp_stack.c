@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * LWP stacks: allocation with a guard page, a pool for reuse, the state
+ * LWP stacks: allocation with a guard region, a pool for reuse, the state
  * LWP_StackUsed needs, overflow detection and LWP_ProtectStacks.
  *
  * Layout of one mapping, low addresses first:
  *
- *     [ guard page, PROT_NONE ][ magic word | ... usable stack ... ]
- *                               ^ stack_lo                    top ^
+ *     [ guard, PROT_NONE, rt->guard ][ magic word | ... usable stack ... ]
+ *                                     ^ stack_lo                    top ^
+ *
+ * The guard is LWP_GUARD_BYTES (64 KiB) rather than a page: a frame that
+ * allocates more than a page at once (a large local array, in code built
+ * without -fstack-clash-protection) moves the stack pointer past a single
+ * page and writes below it, into whatever is mapped there, typically the
+ * next LWP's stack. Any frame that ends up to 64 KiB below the stack now
+ * faults in the guard. It takes the same two kernel mappings as one page
+ * would, and address space is plentiful; the one cost is that stacks lie
+ * further apart, so their page tables are less shared (measured: see
+ * the README's stack sizing). Farther overflows are caught by the fault
+ * handler's stack pointer test and the switch-time check (lwp_overflow.c).
  *
  * The magic word is zero and is never written by the library: a fresh
  * stack's lowest page is then never made resident, which halves the
@@ -185,7 +196,7 @@ static size_t guarded_budget(void)
 
 char *lwp__map_guarded(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
 {
-    size_t guard = rt->pagesize;
+    size_t guard = rt->guard;
     char *base = mmap(NULL, guard + size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                       -1, 0);
@@ -204,10 +215,10 @@ void lwp__unmap_guarded(struct lwp_runtime *rt, char *lo, size_t size,
                         unsigned vg_id)
 {
     VALGRIND_STACK_DEREGISTER(vg_id);
-    munmap(lo - rt->pagesize, size + rt->pagesize);
+    munmap(lo - rt->guard, size + rt->guard);
 }
 
-/* A stack of its own mapping with a guard page below. Once the mapping
+/* A stack of its own mapping with a guard region below. Once the mapping
  * budget is used up, or the kernel refuses, new stacks come from arenas:
  * unguarded stacks, many per mapping (lwp_arena.c). */
 static char *map_stack(struct lwp_runtime *rt, size_t size, unsigned *vg_id)
@@ -239,6 +250,18 @@ static void unmap_stack(struct lwp_runtime *rt, char *lo, size_t size,
     rt->guarded--;
 }
 
+/* An arena stack (at lo) has no guard, only a gap (lwp_arena.c): an LWP
+ * that went below its stack left some of the gap's pages resident.
+ * Reported, and the gap made clean for the next user. */
+static void check_gap(struct lwp_runtime *rt, struct lwp_pcb *p, char *lo,
+                      const char *when)
+{
+    if (lwp_likely(!lwp__arena_gap_touched(rt, lo)))
+        return;
+    lwp__gap_overflowed(p, when);
+    lwp__arena_gap_clean(rt, lo);
+}
+
 static void clean(char *lo, size_t size, uint32_t dirty)
 {
     if (dirty == DIRTY_UNKNOWN)
@@ -258,6 +281,8 @@ void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (rt->protect)
         lwp__protect_range(lo, size, 0);
     unpoison(rt, lo, size);
+    if (p->arena)
+        check_gap(rt, p, lo, " (found below its stack when it was recycled)");
     if (p->counted)
         clean(lo, size, dirty_depth(lo, size));
     else if (madvise(lo, size, MADV_DONTNEED) != 0)
@@ -334,6 +359,8 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
         return;
     }
     p->stack_lo = NULL;
+    free(p->io_heap); /* IOMGR's request, made while stacks were protected */
+    p->io_heap = NULL;
     if (rt->protect)
         lwp__protect_range(lo, p->stack_size, 0);
     unpoison(rt, lo, p->stack_size);
@@ -343,6 +370,7 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (*p->canary != 0)
         *p->canary = 0;
     if (p->arena) {
+        check_gap(rt, p, lo, " (found below its stack when it ended)");
         lwp__arena_put(p->arena, make_hdr(p, lo));
         p->arena = NULL;
         return;
@@ -359,12 +387,23 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
     rt->pooled++;
 }
 
+void lwp__stacks_use_arenas(struct lwp_runtime *rt)
+{
+    rt->arena_mode = 1;
+}
+
 void lwp__stacks_term(struct lwp_runtime *rt)
 {
     lwp__shared_term(rt);
     LWP_FOR_EACH_LIVE(rt, p, {
-        if (p->stack_lo && !p->arena)
+        if (p->stack_lo && p->arena)
+            check_gap(rt, p, p->stack_lo,
+                      " (found below its stack when LWP support "
+                      "terminated)");
+        else if (p->stack_lo)
             unmap_stack(rt, p->stack_lo, p->stack_size, p->vg_id);
+        free(p->io_heap);
+        p->io_heap = NULL;
         p->stack_lo = NULL;
         p->arena = NULL;
     });
@@ -458,6 +497,20 @@ void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on)
         lwp__protect_range(p->stack_lo, p->stack_size, on);
 }
 
+/* A wait in the module above (IOMGR) that began before stacks were
+ * protected has its request in the waiter's stack, where the module
+ * touches it until the wait ends: that stack is protected only when its
+ * LWP next leaves the CPU (lwp__after_switch_hook), by then without it.
+ * Waits that begin while stacks are protected keep their request on the
+ * heap (iomgr_wait.c). */
+static int request_in_own_stack(const struct lwp_pcb *p)
+{
+    const char *r = p->io_req;
+
+    return r && p->stack_lo && r >= p->stack_lo &&
+           r < p->stack_lo + p->stack_size;
+}
+
 void LWP_ProtectStacks(void)
 {
     struct lwp_runtime *rt = lwp__rt;
@@ -468,7 +521,7 @@ void LWP_ProtectStacks(void)
     lwp__update_slow(rt);
     lwp__want_after_switch();
     LWP_FOR_EACH_LIVE(rt, p, {
-        if (p != rt->current)
+        if (p != rt->current && !request_in_own_stack(p))
             lwp__protect(rt, p, 1);
     });
 }

@@ -21,10 +21,12 @@
  * nested tick finds the program counter in lwp_text and does nothing.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <ucontext.h>
@@ -62,6 +64,8 @@ static struct {
     struct sigaction old;
     struct range exe[MAX_RANGES]; /* the main executable's code */
     int nexe;
+    int exe_static;               /* no program interpreter: libc inside */
+    int warned;                   /* the unsafe-configuration warning */
     unsigned long taken, skipped;
 } pre = {.signo = SIGALRM};
 
@@ -74,9 +78,12 @@ static int collect_exe(struct dl_phdr_info *info, size_t size, void *arg)
     (void)size;
     (void)arg;
     pre.nexe = 0;
+    pre.exe_static = 1;
     for (int i = 0; i < info->dlpi_phnum && pre.nexe < MAX_RANGES; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
+        if (ph->p_type == PT_INTERP)
+            pre.exe_static = 0;
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
             continue;
         pre.exe[pre.nexe].lo = info->dlpi_addr + ph->p_vaddr;
@@ -200,13 +207,26 @@ static void stop(void)
     pre.on = 0;
     timer_delete(pre.timer);
     sigaction(pre.signo, &pre.old, NULL);
+    lwp__sig_release(lwp__rt, pre.signo, LWP_SIG_PREEMPT);
 }
 
-/* Handler and timer for pre.signo; -1 (nothing left set up) on failure. */
+/* IOMGR_Signal delivers signo: taking it over would silently end those
+ * deliveries, and IOMGR_CancelSignal would later restore an action under
+ * a running timer. */
+static int iomgr_has(int signo)
+{
+    return lwp__rt->sig_owner[signo] == LWP_SIG_IOMGR;
+}
+
+/* Handler and timer for pre.signo: LWP_SUCCESS, or LWP_ESIGBUSY /
+ * LWP_ESYSTEM with nothing left set up. */
 static int start(void)
 {
     struct sigaction sa;
     struct sigevent sev;
+
+    if (lwp__sig_claim(lwp__rt, pre.signo, LWP_SIG_PREEMPT) != 0)
+        return LWP_ESIGBUSY;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_tick;
@@ -217,17 +237,20 @@ static int start(void)
     sev.sigev_signo = pre.signo;
     sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
     if (sigaction(pre.signo, &sa, &pre.old) != 0)
-        return -1;
+        goto fail;
     if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &pre.timer) != 0) {
         sigaction(pre.signo, &pre.old, NULL);
-        return -1;
+        goto fail;
     }
     pre.on = 1;
     if (arm() != 0) {
         stop();
-        return -1;
+        return LWP_ESYSTEM;
     }
-    return 0;
+    return LWP_SUCCESS;
+fail:
+    lwp__sig_release(lwp__rt, pre.signo, LWP_SIG_PREEMPT);
+    return LWP_ESYSTEM;
 }
 
 /* The library's code must be told apart from the executable's when it is
@@ -239,9 +262,54 @@ static int library_bounds_known(void)
     return !in_exe((uintptr_t)PRE_InitPreempt);
 }
 
+/* A sanitizer runtime's code (allocator, interceptors, reports) that is
+ * part of the executable, where ticks may land (GCC's sanitizers are
+ * shared libraries; clang links its runtimes into the program). */
+static int sanitizer_in_exe(void)
+{
+    static const char *const probes[] = {
+        "__asan_init", "__tsan_init", "__msan_init", "__hwasan_init",
+        "__lsan_do_leak_check", "__ubsan_handle_add_overflow",
+    };
+
+    for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+        void *sym = dlsym(RTLD_DEFAULT, probes[i]);
+
+        if (sym && in_exe((uintptr_t)sym))
+            return 1;
+    }
+    return 0;
+}
+
+/* Once per process: the configurations <lwp/preempt.h> calls unsafe
+ * unless the program adds critical sections, which hang or corrupt much
+ * later (a tick inside malloc's lock) rather than failing here. */
+static void warn_if_unsafe(void)
+{
+    const char *what;
+
+    if (pre.warned)
+        return;
+    if (pre.exe_static)
+        what = "the program is statically linked, so libc";
+    else if (sanitizer_in_exe())
+        what = "a sanitizer runtime";
+    else
+        return;
+    pre.warned = 1;
+    fprintf(stderr,
+            "***LWP warning: PRE_InitPreempt: %s is part of the executable, "
+            "where preemption may cut an LWP: wrap every call into it that "
+            "takes a lock (malloc, free, stdio, ...) in "
+            "PRE_BeginCritical/PRE_EndCritical (see <lwp/preempt.h>)\n",
+            what);
+    fflush(stderr);
+}
+
 int PRE_InitPreempt(struct timeval *slice)
 {
     struct timeval dflt = {PRE_DEFAULT_SLICE_SEC, 0};
+    int rc;
 
     if (!lwp__rt)
         return lwp__no_rt();
@@ -249,15 +317,21 @@ int PRE_InitPreempt(struct timeval *slice)
         slice = &dflt;
     if (!valid_slice(slice))
         return LWP_EBADARG;
-    pre.slice = *slice;
-    if (pre.on)
+    if (pre.on) {
+        pre.slice = *slice;
         return arm() == 0 ? LWP_SUCCESS : LWP_ESYSTEM;
+    }
+    if (iomgr_has(pre.signo))
+        return LWP_ESIGBUSY;
     dl_iterate_phdr(collect_exe, NULL);
     if (!library_bounds_known())
         return LWP_ESYSTEM;
+    warn_if_unsafe();
+    pre.slice = *slice;
     pre.taken = pre.skipped = 0;
-    if (start() != 0)
-        return LWP_ESYSTEM;
+    rc = start();
+    if (rc != LWP_SUCCESS)
+        return rc;
     lwp__rt->pre_terminate = stop; /* idempotent: left set once off */
     return LWP_SUCCESS;
 }
@@ -270,33 +344,27 @@ int PRE_EndPreempt(void)
     return LWP_SUCCESS;
 }
 
-static int catchable(int signo)
-{
-    switch (signo) {
-    case SIGKILL:
-    case SIGSTOP:
-    case SIGSEGV:
-    case SIGBUS:
-    case SIGILL:
-    case SIGFPE:
-    case SIGTRAP:
-        return 0;
-    default:
-        return signo > 0 && signo < NSIG;
-    }
-}
-
 int PRE_SetSignal(int signo)
 {
-    if (!catchable(signo))
+    if (!lwp__sig_usable(signo))
         return LWP_EBADSIG;
+    if (!lwp__rt) {
+        int why = lwp__no_rt();
+
+        if (why != LWP_EINIT) /* another thread, or a context routine */
+            return why;
+        pre.signo = signo; /* before LWP_Init: nobody owns signals yet */
+        return LWP_SUCCESS;
+    }
+    if (iomgr_has(signo))
+        return LWP_ESIGBUSY;
     if (!pre.on) {
         pre.signo = signo;
         return LWP_SUCCESS;
     }
     stop();
     pre.signo = signo;
-    return start() == 0 ? LWP_SUCCESS : LWP_ESYSTEM;
+    return start();
 }
 
 /* ---- Levels ---- */

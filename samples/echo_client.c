@@ -3,7 +3,7 @@
  * echo_client: load generator and checker for echo_server.
  *
  *   echo_client -p port [-n connections] [-m messages] [-s size]
- *               [-t timeout_seconds]
+ *               [-t timeout_seconds] [-R resets] [-I idle_seconds]
  *
  * Opens `connections` TCP connections to 127.0.0.1:port (default 10), one
  * LWP each, and sends `messages` messages of `size` bytes on each (default
@@ -14,8 +14,16 @@
  * compared. Waits use IOMGR_WaitIO and give up after the timeout (default
  * 10 s per wait).
  *
+ * -R resets: first open `resets` connections one after another and reset
+ * each at once (SO_LINGER 0, so close sends RST): the burst a server must
+ * absorb without keeping the next client waiting. -I idle_seconds: after
+ * its round trips each connection stays open, sends nothing and expects
+ * the server to close it (end of stream) within idle_seconds: checks a
+ * server's idle timeout (echo_server -i).
+ *
  * Prints the throughput (messages/s, payload MB/s each way, MB = 10^6
- * bytes) and the round-trip latency percentiles (CLOCK_MONOTONIC). On runs
+ * bytes), the round-trip latency percentiles (CLOCK_MONOTONIC) and the
+ * slowest first answer (connect plus first round trip). On runs
  * longer than about 2 s a progress line goes to stderr every second.
  *
  * Exit status: 0 if every round trip came back intact, 1 on any connection
@@ -42,9 +50,10 @@
 struct conn {
     int id;
     int fd;
-    char *tx, *rx; /* message sent, echo received */
-    uint64_t *lat; /* round-trip times in ns, one per message */
-    long done;     /* round trips completed and verified */
+    char *tx, *rx;     /* message sent, echo received */
+    uint64_t *lat;     /* round-trip times in ns, one per message */
+    long done;         /* round trips completed and verified */
+    uint64_t first_ns; /* from the start of connect to the first echo */
 };
 
 struct config {
@@ -53,9 +62,11 @@ struct config {
     long msgs;
     long size;
     int timeout_ms;
+    int resets;  /* -R: connections reset before the run */
+    int idle_ms; /* -I: wait this long for the server to close; 0 = no */
 };
 
-static struct config cfg = {-1, 10, 100, 64, 10000};
+static struct config cfg = {-1, 10, 100, 64, 10000, 0, 0};
 static struct conn *conns;
 static int n_finished, n_failed;
 static long long total_done;
@@ -67,7 +78,9 @@ static void usage(const char *argv0)
     fprintf(stderr,
             "usage: %s -p port [-n connections (default 10)] [-m messages "
             "per connection (default 100)] [-s size in bytes (default 64)] "
-            "[-t timeout in s per wait (default 10)]\n",
+            "[-t timeout in s per wait (default 10)] [-R connections to "
+            "reset first (default 0)] [-I s: expect the server to close "
+            "each connection within s seconds of its last round trip]\n",
             argv0);
     exit(2);
 }
@@ -76,7 +89,7 @@ static void parse_options(int argc, char **argv)
 {
     int opt;
 
-    while ((opt = getopt(argc, argv, "p:n:m:s:t:h")) != -1) {
+    while ((opt = getopt(argc, argv, "p:n:m:s:t:R:I:h")) != -1) {
         switch (opt) {
         case 'p':
             cfg.port = (int)echo_parse_long('p', optarg, 1, 65535);
@@ -92,6 +105,12 @@ static void parse_options(int argc, char **argv)
             break;
         case 't':
             cfg.timeout_ms = 1000 * (int)echo_parse_long('t', optarg, 1, 3600);
+            break;
+        case 'R':
+            cfg.resets = (int)echo_parse_long('R', optarg, 0, MAX_CONNS);
+            break;
+        case 'I':
+            cfg.idle_ms = 1000 * (int)echo_parse_long('I', optarg, 1, 3600);
             break;
         default:
             usage(argv[0]);
@@ -201,10 +220,26 @@ static int verify(const struct conn *c, size_t len, long msg)
     return -1;
 }
 
+/* -I: after the last round trip, the server must end the connection
+ * within cfg.idle_ms. Returns NULL, or what failed (errno says why). */
+static const char *expect_idle_close(struct conn *c)
+{
+    struct echo_io io = {cfg.idle_ms, NULL};
+    char byte;
+    ssize_t n = echo_recv_some(c->fd, &byte, 1, 1, &io);
+
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return NULL;
+    if (n > 0)
+        errno = EBADMSG; /* the server sent something unasked */
+    return "waiting for the server to close the idle connection";
+}
+
 /* Runs every round trip of one connection; returns 0 if all verified. */
 static int conn_run(struct conn *c)
 {
     struct echo_io io = {cfg.timeout_ms, NULL};
+    uint64_t t_connect = echo_now_ns();
     const char *what = conn_connect(c, &io);
     long m;
 
@@ -217,11 +252,15 @@ static int conn_run(struct conn *c)
         if (what != NULL)
             break;
         c->lat[m] = echo_now_ns() - t0;
+        if (m == 0)
+            c->first_ns = echo_now_ns() - t_connect;
         if (verify(c, (size_t)cfg.size, m) != 0)
             return -1;
         c->done++;
         total_done++;
     }
+    if (what == NULL && cfg.idle_ms > 0)
+        what = expect_idle_close(c);
     if (what == NULL)
         return 0;
     fprintf(stderr, "echo_client: connection %d, message %ld: %s: %s\n", c->id,
@@ -333,6 +372,18 @@ static void print_latency(void)
     free(all);
 }
 
+/* The slowest connection's connect plus first round trip, in ms. */
+static double slowest_first_ms(void)
+{
+    uint64_t worst = 0;
+    int i;
+
+    for (i = 0; i < cfg.conns; i++)
+        if (conns[i].done > 0 && conns[i].first_ns > worst)
+            worst = conns[i].first_ns;
+    return (double)worst / 1e6;
+}
+
 static void report(double secs)
 {
     double bytes = (double)total_done * (double)cfg.size;
@@ -343,9 +394,52 @@ static void report(double secs)
     printf("  throughput: %.0f messages/s, %.2f MB/s of payload each way\n",
            (double)total_done / secs, bytes / secs / 1e6);
     print_latency();
+    printf("  slowest first answer (connect + first round trip): %.1f ms\n",
+           slowest_first_ms());
     printf("  verified: %.0f bytes echoed intact; %d of %d connections "
            "failed\n",
            bytes, n_failed, cfg.conns);
+}
+
+/* One connection of the -R burst: a blocking connect (the loopback
+ * handshake completes inside connect while the listen backlog has room,
+ * so the burst goes as fast as the kernel allows), then a reset
+ * (SO_LINGER 0: close sends RST). Returns 0, or -1 with errno. */
+static int connect_and_reset(void)
+{
+    struct sockaddr_in sa;
+    struct linger now = {1, 0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc, err;
+
+    if (fd < 0)
+        return -1;
+    echo_loopback(&sa, cfg.port);
+    rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    if (rc == 0)
+        rc = setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+    err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
+/* -R: open cfg.resets connections one after another, each reset as soon
+ * as it is established. The whole process waits in each connect: this is
+ * a burst, not a load with LWPs. */
+static int reset_burst(void)
+{
+    int i;
+
+    for (i = 0; i < cfg.resets; i++)
+        if (connect_and_reset() != 0) {
+            fprintf(stderr, "echo_client: reset burst, connection %d: %s\n", i,
+                    strerror(errno));
+            return -1;
+        }
+    if (cfg.resets > 0)
+        printf("echo_client: %d connections opened and reset\n", cfg.resets);
+    return 0;
 }
 
 static int start_lwps(PROCESS *progress)
@@ -391,6 +485,8 @@ int main(int argc, char **argv)
                 rc != LWP_SUCCESS ? LWP_StrError(rc) : "out of memory");
         return 1;
     }
+    if (reset_burst() != 0)
+        return 1;
     printf("echo_client: %d connections x %ld messages x %ld bytes to "
            "127.0.0.1:%d\n",
            cfg.conns, cfg.msgs, cfg.size, cfg.port);

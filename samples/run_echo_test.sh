@@ -4,7 +4,9 @@
 # run_echo_test.sh SERVER CLIENT [client options]
 #
 # SERVER_OPTS in the environment adds options to the server's command line
-# (sample_echo_hog passes -H: a preemptible CPU hog runs in the server).
+# (sample_echo_hog passes -H: a preemptible CPU hog runs in the server;
+# sample_echo_idle passes -i 1: the summary must then count connections
+# closed for idleness).
 # The ctest `sample_echo`: starts SERVER (echo_server) on an ephemeral
 # 127.0.0.1 port, then
 #   1. starts a client sending 1 MiB messages and kills it with SIGKILL
@@ -113,6 +115,12 @@ case " ${SERVER_OPTS:-} " in
 *" -H "*)
     grep -q '^echo_server: hog: .* cut [1-9][0-9]* times' "$tmp/server.out" ||
         fail "the hog was never preempted"
+    ;;
+esac
+case " ${SERVER_OPTS:-} " in
+*" -i "*)
+    grep -q '^echo_server: idle timeout .*: [1-9][0-9]* connections closed' \
+        "$tmp/server.out" || fail "no connection was closed for idleness"
     ;;
 esac
 echo "run_echo_test: PASS"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* <lwp/afs_compat.h>: the OpenAFS names and entry-point types. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lwp/afs_compat.h>
@@ -110,6 +112,95 @@ Test(afs_compat, fd_sets_are_zeroed_and_pooled)
     cr_assert_eq(memcmp(b, &zero, sizeof(zero)), 0, "and zeroed again");
     IOMGR_FreeFDSet(b);
     IOMGR_FreeFDSet(NULL);
+}
+
+/* Frees of sets that are not out: ignored with a line on lwp_logfile, and
+ * no set is ever handed out twice. */
+static char *bad_free_log;
+static size_t bad_free_size;
+
+static void bad_frees_begin(void)
+{
+    lwp_logfile = open_memstream(&bad_free_log, &bad_free_size);
+    cr_assert_not_null(lwp_logfile);
+}
+
+static int bad_frees_end(void)
+{
+    int lines = 0;
+
+    fclose(lwp_logfile);
+    lwp_logfile = stderr;
+    for (const char *p = bad_free_log; (p = strstr(p, "IOMGR_FreeFDSet"));
+         p++)
+        lines++;
+    free(bad_free_log);
+    bad_free_log = NULL;
+    return lines;
+}
+
+/* Three sets out at once must be three different sets. */
+static void assert_three_distinct(void)
+{
+    fd_set *s[3];
+
+    for (int i = 0; i < 3; i++)
+        cr_assert_not_null(s[i] = IOMGR_AllocFDSet());
+    cr_assert(s[0] != s[1] && s[1] != s[2] && s[0] != s[2],
+              "one set handed out twice: %p %p %p", (void *)s[0],
+              (void *)s[1], (void *)s[2]);
+    for (int i = 0; i < 3; i++)
+        IOMGR_FreeFDSet(s[i]);
+}
+
+Test(afs_compat, fd_set_double_free_is_ignored)
+{
+    fd_set *a = IOMGR_AllocFDSet();
+
+    bad_frees_begin();
+    IOMGR_FreeFDSet(a);
+    IOMGR_FreeFDSet(a);
+    cr_assert_eq(bad_frees_end(), 1, "one warning, for the second free");
+    assert_three_distinct();
+}
+
+Test(afs_compat, fd_set_foreign_pointers_are_ignored)
+{
+    fd_set local, *heap = malloc(sizeof(fd_set)), *a = IOMGR_AllocFDSet();
+
+    bad_frees_begin();
+    IOMGR_FreeFDSet(&local);
+    IOMGR_FreeFDSet(heap);
+    IOMGR_FreeFDSet((fd_set *)(void *)((char *)a + 8)); /* inside a set */
+    cr_assert_eq(bad_frees_end(), 3);
+    free(heap);
+    IOMGR_FreeFDSet(a);
+    assert_three_distinct();
+}
+
+Test(afs_compat, fd_set_null_free_is_ignored_quietly)
+{
+    bad_frees_begin();
+    IOMGR_FreeFDSet(NULL);
+    cr_assert_eq(bad_frees_end(), 0);
+    assert_three_distinct();
+}
+
+Test(afs_compat, many_fd_sets_out_at_once_are_distinct)
+{
+    enum { N = 200 };
+    fd_set *s[N];
+
+    for (int i = 0; i < N; i++) {
+        cr_assert_not_null(s[i] = IOMGR_AllocFDSet());
+        FD_SET(i % FD_SETSIZE, s[i]);
+    }
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < FD_SETSIZE; k++)
+            cr_assert_eq(FD_ISSET(k, s[i]) != 0, k == i % FD_SETSIZE,
+                         "set %d shares memory with another", i);
+    for (int i = 0; i < N; i++)
+        IOMGR_FreeFDSet(s[i]);
 }
 
 Test(afs_compat, iomgr_initialize_uses_openafs_normal_priority)

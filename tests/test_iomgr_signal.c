@@ -5,6 +5,8 @@
  */
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "iomgr_test.h"
 
@@ -25,11 +27,64 @@ Test(iomgr_signal, bad_arguments)
     cr_assert_eq(IOMGR_Signal(-1, &sig_event), LWP_EBADSIG);
     cr_assert_eq(IOMGR_Signal(NSIG, &sig_event), LWP_EBADSIG);
     cr_assert_eq(IOMGR_Signal(SIGUSR1, NULL), LWP_EBADEVENT);
-    cr_assert_eq(IOMGR_Signal(SIGKILL, &sig_event), LWP_ESYSTEM);
-    cr_assert_eq(IOMGR_Signal(SIGSTOP, &sig_event), LWP_ESYSTEM);
     cr_assert_eq(IOMGR_CancelSignal(0), LWP_EBADSIG);
     cr_assert_eq(IOMGR_CancelSignal(NSIG), LWP_EBADSIG);
     cr_assert_eq(IOMGR_CancelSignal(SIGUSR1), LWP_EBADSIG, "not handled");
+}
+
+/* As PRE_SetSignal: signals that cannot be caught, and those the kernel
+ * raises for a fault of the running code. */
+Test(iomgr_signal, uncatchable_and_fault_signals_are_ebadsig)
+{
+    int bad[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sigaction before, after;
+
+        cr_assert_eq(sigaction(bad[i], NULL, &before), 0);
+        cr_assert_eq(IOMGR_Signal(bad[i], &sig_event), LWP_EBADSIG,
+                     "signal %d", bad[i]);
+        cr_assert_eq(sigaction(bad[i], NULL, &after), 0);
+        cr_assert_eq((void *)after.sa_handler, (void *)before.sa_handler,
+                     "signal %d: action untouched", bad[i]);
+        cr_assert_eq(IOMGR_CancelSignal(bad[i]), LWP_EBADSIG);
+    }
+}
+
+/* The child asks for SIGSEGV as an event, then faults: it must die of the
+ * fault, not re-run the faulting store for ever behind a handler that
+ * returns (the alarm ends such a spin). */
+static void fault_after_asking_for_sigsegv(void)
+{
+    /* A page with no access, not NULL: UBSan would stop a NULL store
+     * before the fault. */
+    volatile int *page = mmap(NULL, 4096, PROT_NONE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    alarm(5);
+    IOMGR_Signal(SIGSEGV, &sig_event);
+    IOMGR_Poll();
+    if (page != MAP_FAILED)
+        *page = 1;
+    _exit(0);
+}
+
+Test(iomgr_signal, a_real_fault_still_ends_the_program)
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+        fault_after_asking_for_sigsegv();
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(!WIFSIGNALED(status) || WTERMSIG(status) != SIGALRM,
+              "the fault was re-run until the alarm");
+    /* Killed by the fault, or a sanitizer's report of it and exit(1). */
+    if (WIFSIGNALED(status))
+        cr_assert_eq(WTERMSIG(status), SIGSEGV);
+    else
+        cr_assert_neq(WEXITSTATUS(status), 0);
 }
 
 static void raise_usr1(void *arg)

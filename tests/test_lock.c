@@ -1140,7 +1140,7 @@ Test(lock, obtain_that_must_wait_before_lwp_init_message)
                  "a shared lock does not wait for readers");
 }
 
-/* ---- Counter limits ---- */
+/* ---- Counts that fill the 8-bit fields (above: test_lock_waiters.c) */
 
 Test(lock, two_hundred_fifty_five_readers_fit, .init = setup,
      .fini = teardown)
@@ -1154,31 +1154,6 @@ Test(lock, two_hundred_fifty_five_readers_fit, .init = setup,
     for (int i = 0; i < 255; i++)
         ReleaseReadLock(&l);
     cr_assert_eq(CheckLock(&l), 0);
-}
-
-static void too_many_readers(int n)
-{
-    struct Lock l;
-
-    Lock_Init(&l);
-    for (int i = 0; i < n; i++)
-        ObtainReadLock(&l);
-}
-
-Test(lock, the_256th_reader_aborts, .init = setup, .fini = teardown,
-     .signal = SIGABRT)
-{
-    too_many_readers(256);
-}
-
-Test(lock, the_256th_reader_message, .init = setup, .fini = teardown)
-{
-    char out[1024];
-
-    cr_assert_eq(run_child(too_many_readers, 256, out, sizeof(out)),
-                 SIGABRT);
-    cr_assert_not_null(strstr(out, "ObtainReadLock"), "%s", out);
-    cr_assert_not_null(strstr(out, "255 readers"), "%s", out);
 }
 
 static struct Lock crowd;
@@ -1212,12 +1187,6 @@ Test(lock, two_hundred_fifty_five_waiters_all_get_in, .init = setup,
     cr_assert_eq(crowd_in, 255);
     cr_assert_eq(CheckLock(&crowd), 255);
     cr_assert_eq(crowd.num_waiting, 0);
-}
-
-Test(lock, the_256th_waiter_aborts, .init = setup, .fini = teardown,
-     .signal = SIGABRT, .timeout = 30)
-{
-    crowd_waiters(256);
 }
 
 /* ---- Stress ---- */

@@ -186,7 +186,7 @@ Test(lwp_overflow, soquiet_says_nothing, .timeout = 30)
 
 static void smash_canary(void *arg)
 {
-    struct lwp_pcb *self = LWP_ThisProcess();
+    struct lwp_pcb *self = lwp__rt->current;
     *(volatile uint32_t *)self->stack_lo = 0xdead;
     LWP_DispatchProcess();
     lwpt_note("survived");

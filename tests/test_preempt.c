@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <lwp/lock.h>
@@ -319,4 +320,111 @@ Test(preempt, new_lwps_start_not_preemptible, .timeout = 20)
     cr_assert_eq(order[2], 3);
     cr_assert_gt(PRE_Skipped(), 0);
     cr_assert_eq(PRE_EndPreempt(), LWP_SUCCESS);
+}
+
+/* ---- The warning about configurations <lwp/preempt.h> calls unsafe ---- */
+
+/* A sanitizer runtime that clang links into the executable (GCC's are
+ * shared libraries, outside it): 1, 0, or -1 when not known here. */
+#if defined(__clang__) && defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||  \
+    __has_feature(memory_sanitizer)
+#define SANITIZER_IN_EXE 1
+#endif
+#endif
+#ifndef SANITIZER_IN_EXE
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) ||        \
+    defined(__clang__)
+#define SANITIZER_IN_EXE (-1) /* e.g. clang's UBSan alone: no macro says */
+#else
+#define SANITIZER_IN_EXE 0
+#endif
+#endif
+
+/* Preemption started three times, once on a second runtime. */
+static void start_preemption_thrice(void)
+{
+    struct timeval slice = {PRE_DEFAULT_SLICE_SEC, 0};
+    PROCESS me;
+
+    LWP_Init(LWP_VERSION, PRIO_HI, &me);
+    PRE_InitPreempt(&slice);
+    PRE_EndPreempt();
+    PRE_InitPreempt(&slice);
+    LWP_TerminateProcessSupport();
+    LWP_Init(LWP_VERSION, PRIO_HI, &me);
+    PRE_InitPreempt(&slice);
+    _exit(0);
+}
+
+/* What the child wrote on stderr. */
+static void child_stderr(void (*body)(void), char *buf, size_t cap)
+{
+    int fds[2], status = -1;
+    size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+
+    cr_assert_eq(pipe(fds), 0);
+    pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        body();
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], buf + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fds[0]);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", buf);
+}
+
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = haystack; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+Test(preempt, unsafe_configuration_is_warned_once, .timeout = 20)
+{
+    static char out[16384];
+    int warnings;
+
+    child_stderr(start_preemption_thrice, out, sizeof(out));
+    warnings = count_of(out, "***LWP warning: PRE_InitPreempt");
+    if (SANITIZER_IN_EXE == 1) {
+        cr_assert_eq(warnings, 1, "%s", out);
+        cr_assert(strstr(out, "sanitizer runtime"), "%s", out);
+    } else if (SANITIZER_IN_EXE == 0) {
+        cr_assert_eq(warnings, 0, "dynamic link, no sanitizer: %s", out);
+    } else {
+        cr_assert_leq(warnings, 1, "%s", out);
+    }
+}
+
+#ifdef PREEMPT_STATIC_PROBE
+static void run_static_probe(void)
+{
+    execl(PREEMPT_STATIC_PROBE, PREEMPT_STATIC_PROBE, (char *)NULL);
+    _exit(127);
+}
+#endif
+
+Test(preempt, static_link_is_warned_once, .timeout = 20)
+{
+#ifdef PREEMPT_STATIC_PROBE
+    static char out[16384];
+
+    child_stderr(run_static_probe, out, sizeof(out));
+    cr_assert_eq(count_of(out, "***LWP warning: PRE_InitPreempt"), 1, "%s",
+                 out);
+    cr_assert(strstr(out, "statically linked"), "%s", out);
+#else
+    cr_skip_test("no static probe in a sanitizer build");
+#endif
 }

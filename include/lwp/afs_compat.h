@@ -91,8 +91,15 @@ LWP_EXPORT int LWP_GetResponseKey(int seconds, char *key);
 /* IOMGR_SoftSig with an OpenAFS handler; returns as IOMGR_SoftSig. */
 LWP_EXPORT int IOMGR_SoftSigAFS(void *(*aproc)(void *), void *arock);
 
-/* A zeroed fd_set from a pool (NULL when out of memory), and its return. */
+/* A zeroed fd_set from a pool (NULL when out of memory). Works without
+ * LWP_Init; never yields. Sets are kept for reuse, not given back to the
+ * system. */
 LWP_EXPORT fd_set *IOMGR_AllocFDSet(void);
+/* Give back a set IOMGR_AllocFDSet returned. Returns nothing, as in
+ * OpenAFS: NULL is ignored, and so is a set already given back or a
+ * pointer IOMGR_AllocFDSet never returned, with a line on lwp_logfile
+ * (stderr before LWP_Init); such a bad free changes nothing, so no set is
+ * ever handed out twice. Never yields. */
 LWP_EXPORT void IOMGR_FreeFDSet(fd_set *set);
 
 /* IOMGR_Initialize, LWP set up at OpenAFS's normal priority if nobody has;

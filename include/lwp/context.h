@@ -24,7 +24,9 @@
  * run the scheduler fails instead of corrupting it: LWP_EINSWITCH, or -1
  * with LE_INSWITCH for lwp_ctx*; IOMGR_Poll does nothing and returns 0,
  * IOMGR_Cancel returns -1, LWP_ExitProcess returns, and LWP_ThisProcess()
- * and LWP_Name() return NULL there. FastTime and Timer calls work.
+ * and LWP_Name() return NULL there. FastTime and Timer calls work, and
+ * so do Lock calls that need not wait; one that would have to wait stops
+ * the program with a message saying so (<lwp/lock.h>).
  *
  * LWPs without special contexts pay nothing: the plain switch saves no
  * floating-point or libc state, and the check for contexts reads one byte

@@ -22,6 +22,13 @@
 extern "C" {
 #endif
 
+/* Declared here because <sys/time.h> defines struct timezone only for
+ * _DEFAULT_SOURCE/_GNU_SOURCE programs: under plain POSIX (or -std=c99
+ * alone) a first mention inside a parameter list would give each
+ * prototype a type of its own. Callers pass NULL or a struct timezone *
+ * from <sys/time.h>. */
+struct timezone;
+
 /* The last exact wall-clock reading (seconds, microseconds). */
 LWP_EXPORT extern struct timeval FT_LastTime;
 

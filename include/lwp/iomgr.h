@@ -6,11 +6,18 @@
  * lowest). An LWP that calls IOMGR_Select() or IOMGR_WaitIO() is parked
  * while libev watches its fds and its timeout; it becomes runnable again
  * (joining the tail of its priority's run queue) when one of them fires.
- * The IO MANAGER runs libev whenever it gets the CPU: without blocking if
- * another priority-0 LWP is runnable, and blocking in the kernel when
- * nothing at all can run, so an idle program uses no CPU. Run your own
- * LWPs at priority 1 or above (LWP_NORMAL_PRIORITY is 3), as Coda advises:
- * priority-0 LWPs share the CPU with the IO MANAGER and see more latency.
+ * The IO MANAGER gets the CPU when no LWP above priority 0 is runnable.
+ * If nothing else can run, it blocks in the kernel until an fd, a timeout
+ * or a signal fires, so an idle program uses no CPU. If other priority-0
+ * LWPs are runnable, it polls libev without blocking, at most once every
+ * 0.1 ms of their run (a waiter is then woken within that time plus one
+ * turn of each of them), and while nothing is registered (no LWP waits in
+ * IOMGR, no Unix signal is handed to IOMGR_Signal, the loop is IOMGR's
+ * own) it leaves the run queue altogether, so LWPs that share priority 0
+ * with it pay nothing for it; it comes back as soon as something is
+ * registered or nothing else can run. Run your own LWPs at priority 1 or
+ * above (LWP_NORMAL_PRIORITY is 3), as Coda advises: priority-0 LWPs share
+ * the CPU with the IO MANAGER and see more latency.
  *
  * Initialisation follows the LWP user guide: IOMGR_Initialize() alone
  * initialises FastTime and LWP too (the caller becomes the main LWP at
@@ -19,7 +26,9 @@
  *
  * Confinement. As for every LWP call: only the OS thread that called
  * LWP_Init(), never from a signal handler, except IOMGR_SoftSig() (which is
- * async-signal-safe and may be called from any thread).
+ * async-signal-safe and may be called from any thread). From another OS
+ * thread the calls do nothing and return LWP_ETHREAD (IOMGR_Select,
+ * IOMGR_WaitIO and IOMGR_Sleep too; IOMGR_Poll returns 0, IOMGR_Cancel -1).
  *
  * Differences from Coda (deliberate fixes): nothing busy-spins; Unix
  * signals have no lost-wake-up window and every signal number works,
@@ -32,6 +41,7 @@
 #ifndef LWP_IOMGR_H
 #define LWP_IOMGR_H
 
+#include <signal.h> /* the signal numbers IOMGR_Signal takes */
 #include <sys/select.h>
 #include <sys/time.h>
 
@@ -47,7 +57,9 @@ struct ev_loop;
 /* Start IOMGR on a libev loop of its own, initialising FastTime and LWP first
  * if nobody has. A second call does nothing and returns LWP_SUCCESS.
  * Returns LWP_SUCCESS, LWP_ENOMEM, or LWP_ESYSTEM when libev has no usable
- * backend. Never yields. */
+ * backend or fewer than two fds are free (its epoll fd and the eventfd that
+ * wakes it; libev would abort): nothing is started then, LWP stays
+ * initialised and a later call may succeed. Never yields. */
 LWP_EXPORT int IOMGR_Initialize(void);
 
 /* The same on a loop the program owns (it is neither run by the program
@@ -66,24 +78,46 @@ LWP_EXPORT int IOMGR_Finalize(void);
 
 /* Coda's select for LWPs. Only bits below nfds of the three sets (any may
  * be NULL) are looked at; nfds may exceed FD_SETSIZE for callers whose sets
- * are that large, as with select(2).
+ * are that large, as with select(2), up to the soft RLIMIT_NOFILE (or an fd
+ * open above it): a larger nfds fails with EINVAL at once, as select(2)'s
+ * manual says, without reading the sets (FD_SETSIZE is always accepted).
  * - timeout {0,0}: a polling select(2) of the caller's sets, returning what
  *   select(2) returns (errno set on -1). Never yields.
  * - otherwise the caller blocks until an fd is ready or the timeout (a
  *   relative time from the call) passes; NULL or any negative field means
  *   wait forever. With no fds this is the LWP sleep. May yield.
  * On return from a blocking select the three sets hold exactly the ready
- * fds (all cleared on timeout or error). Exceptional conditions (the e set)
- * are TCP urgent data, for which libev has no watcher: they are checked
- * with a non-blocking poll(2) when the select starts, when it wakes, and
- * every 10 ms while it waits with e-set fds, so they are seen within about
- * 10 ms.
+ * fds (all cleared on timeout or error). Exceptional conditions (the e set;
+ * POLLPRI: TCP urgent data, for one) are watched by the kernel, in an
+ * epoll instance the select makes for its e-set fds (one fd, closed before
+ * it returns): one already there or arriving wakes it at the next loop
+ * pass, and nothing polls while it waits. As for select(2), a hang-up or
+ * an error is not exceptional, and a file epoll cannot watch (a regular
+ * file) never is. An e-set fd closed under the wait ends it as in the
+ * other sets (below).
  * Returns the number of (fd, set) pairs ready (an fd both readable and
  * writable counts 2), 0 on timeout, -2 if cancelled by IOMGR_Cancel, -1 with
  * errno EBADF (an fd is or became closed), EINTR (LWP_QSignal woke the
  * caller; a Q-signal pending at the call also counts), ECANCELED
- * (IOMGR_Finalize), EINVAL (negative nfds) or ENOMEM; LWP_EINIT if IOMGR
- * is not running. */
+ * (IOMGR_Finalize), EINVAL (negative or too large nfds), ENOMEM, or, with
+ * e-set fds only, EMFILE or ENFILE (no fd left for the epoll instance);
+ * LWP_EINIT if IOMGR is not running.
+ * Closed and reused fds (IOMGR_WaitIO too). The kernel forgets a watched
+ * file when it is closed, and says nothing:
+ * - closed before the call: -1/EBADF at once (the next loop pass);
+ * - closed by another LWP while the caller waits: -1/EBADF within about
+ *   two seconds (a check of the waits that last, once a second);
+ * - closed and its number given to a new file, by the caller between two
+ *   waits (an iterative server's close and accept, a reconnecting client
+ *   of a select loop) or by another LWP that then waits on it too: the
+ *   new file is watched within about two milliseconds; by another LWP
+ *   under a wait it does not join: within about two seconds. Either way
+ *   the wait then ends as select(2) would see the new file;
+ * - closed while the same open file stays open under another number (dup,
+ *   dup2, fork, SCM_RIGHTS): the kernel keeps reporting that file under
+ *   the closed number, so the wait returns its readiness (and the caller's
+ *   next read or write on the closed number fails with EBADF), or -1/EBADF
+ *   within about two seconds if the file stays quiet. */
 LWP_EXPORT int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
                             fd_set *exceptfds, struct timeval *timeout);
 
@@ -96,8 +130,10 @@ LWP_EXPORT int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
  * without yielding). The fast path for one-LWP-per-connection servers: no
  * fd_set, no scan. May yield.
  * Returns the ready bits (> 0), 0 on timeout, -2 if cancelled, -1 with
- * errno as IOMGR_Select (EBADF also for a negative fd, EINVAL for events
- * without a valid bit), or LWP_EINIT. */
+ * errno as IOMGR_Select (EBADF also for a negative fd and, at once and
+ * without memory spent on it, for a number at or above the soft
+ * RLIMIT_NOFILE that is not open; EINVAL for events without a valid bit),
+ * or LWP_EINIT. */
 LWP_EXPORT int IOMGR_WaitIO(int fd, int events, struct timeval *timeout);
 
 /* Extension (also OpenAFS's): sleep `seconds` (<= 0: just yield). Returns
@@ -122,22 +158,33 @@ LWP_EXPORT int IOMGR_Cancel(PROCESS pid);
  * LWP_NoYieldSignal(event). Because delivery happens in an LWP, "check a
  * condition, then LWP_WaitProcess(event)" cannot miss a signal. Calling it
  * again for the same signo changes the event. Never yields.
- * Returns LWP_SUCCESS, LWP_EBADSIG (signo <= 0 or >= NSIG), LWP_EBADEVENT
- * (NULL event), LWP_ESYSTEM (signo cannot be caught, e.g. SIGKILL) or
- * LWP_EINIT. */
-LWP_EXPORT int IOMGR_Signal(int signo, char *event);
+ * Returns LWP_SUCCESS; LWP_EBADSIG for the signals PRE_SetSignal refuses
+ * too: signo <= 0 or >= NSIG, those that cannot be caught (SIGKILL,
+ * SIGSTOP) and those the kernel raises for a fault of the running code
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP: a handler that returns would
+ * re-run the faulting instruction for ever, and stack-overflow reports
+ * need SIGSEGV); LWP_ESIGBUSY for the signal preemption uses while it is
+ * on (<lwp/preempt.h>; its action is left alone); LWP_EBADEVENT (NULL
+ * event); LWP_ESYSTEM (sigaction failed); LWP_EINIT or LWP_ETHREAD. The
+ * event is any address, as for LWP_WaitProcess (Coda's prototype said
+ * char *; those callers still compile). */
+LWP_EXPORT int IOMGR_Signal(int signo, const void *event);
 
 /* Stop delivering signo and restore the action it had before
  * IOMGR_Signal. Returns LWP_SUCCESS, LWP_EBADSIG (out of range or not
- * handed to IOMGR_Signal) or LWP_EINIT. Never yields. */
+ * handed to IOMGR_Signal, e.g. preemption's signal: its action is left
+ * alone), LWP_EINIT or LWP_ETHREAD. Never yields. */
 LWP_EXPORT int IOMGR_CancelSignal(int signo);
 
 /* Software interrupt: run aproc(arock) soon in a new LWP named
  * "SignalHandler" (32 KiB stack, LWP_NORMAL_PRIORITY), created by the IO
  * MANAGER. Async-signal-safe and callable from any thread. At most 4 may be
- * pending. Returns 0, or -1 when 4 are already pending, aproc is NULL or
- * IOMGR is not running. */
-LWP_EXPORT int IOMGR_SoftSig(void (*aproc)(void *), char *arock);
+ * pending. Started at the IO MANAGER's next loop pass: at once when the
+ * LWPs block, and, while priority-0 LWPs keep the CPU, within 0.1 ms if
+ * anything is registered with IOMGR (see the model above), else when they
+ * block or something is. Returns 0, or -1 when 4 are already pending, aproc is NULL or
+ * IOMGR is not running. arock is any object pointer (Coda: char *). */
+LWP_EXPORT int IOMGR_SoftSig(void (*aproc)(void *), void *arock);
 
 #ifdef __cplusplus
 }

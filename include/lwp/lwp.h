@@ -17,8 +17,19 @@
  * one event wake in the order they started waiting.
  *
  * Confinement. The runtime belongs to the OS thread that called LWP_Init();
- * no function may be called from another OS thread or from a signal handler
- * unless its comment says so.
+ * no function may be called from a signal handler unless its comment says
+ * so. A call from another OS thread runs nothing there: while the runtime
+ * lives (LWP_Init ... LWP_TerminateProcessSupport), every LWP_*, IOMGR_*,
+ * PRE_* and lwp_ctx* call made on another thread that would read or change
+ * it is refused, and changes nothing. Calls returning an LWP code return
+ * LWP_ETHREAD (LWP_Init too: one runtime per process); LWP_ThisProcess()
+ * and LWP_Name() return NULL; LWP_ExitProcess, LWP_ProtectStacks,
+ * LWP_UnProtectStacks and PRE_PreemptMe/BeginCritical/EndCritical do
+ * nothing; IOMGR_Poll returns 0 and IOMGR_Cancel -1; the lwp_ctx* calls
+ * fail with LE_NOTINIT; Lock calls (<lwp/lock.h>) are ignored with a
+ * message. IOMGR_SoftSig is the exception: it works from any thread. The
+ * check costs nothing measurable: the runtime pointer is thread-local.
+ * Once the runtime has ended, another thread may call LWP_Init.
  *
  * Errors. Functions returning int return LWP_SUCCESS (0) or a negative
  * LWP_E* code and then have changed nothing. Calls that would change or
@@ -28,8 +39,9 @@
  * (a corrupted queue, an overflowed stack with LWP_SOABORT) stops the
  * program with a message naming the LWP and the call.
  *
- * Differences from Coda (deliberate fixes): stacks have guard pages and
- * overflow is reported (lwp_overflowAction works); LWP_StackUsed works for
+ * Differences from Coda (deliberate fixes): stacks have guard regions and
+ * overflow is reported (lwp_overflowAction works, see "Stacks" below for
+ * what is caught); LWP_StackUsed works for
  * the main LWP; a stale, foreign or already-exited PROCESS is answered with
  * LWP_EBADPID instead of a use-after-free; LWP_ProtectStacks works; negative
  * priorities and stack sizes are rejected; complete C prototypes.
@@ -87,6 +99,8 @@ extern "C" {
 #define LWP_EWAITSELF -21     /* LWP_WaitExit on the calling LWP */
 #define LWP_EMAINPROC -22     /* not possible for the main LWP */
 #define LWP_EBADFLAGS -23     /* unknown bits in lwp_attr.flags */
+#define LWP_ETHREAD -24       /* called from an OS thread not the runtime's */
+#define LWP_ESIGBUSY -25      /* the signal is IOMGR_Signal's / preemption's */
 
 /* Exit status (LWP_WaitExit) of an LWP ended by LWP_DestroyProcess, or by
  * a stack overflow that lwp_overflowAction lets the others survive. */
@@ -101,22 +115,40 @@ extern "C" {
 #define LWP_SOABORT 2   /* message, then abort() (the default) */
 #define LWP_SOMESSAGE 3 /* message once, then behave as LWP_SOQUIET */
 
-/* Opaque handle of an LWP. It stays safe to pass to this library after the
- * LWP has exited (calls answer LWP_EBADPID) until LWP_TerminateProcessSupport;
- * a handle may be reused for a later LWP. */
-typedef struct lwp_pcb *PROCESS;
+/* Opaque handle of an LWP: a pointer that may be compared and printed,
+ * never dereferenced (the struct is never defined; Coda code names only
+ * PROCESS). Every LWP gets a handle no LWP alive at the same time has. It
+ * stays safe to pass to this library after the LWP has ended (calls answer
+ * LWP_EBADPID) and after LWP_TerminateProcessSupport (LWP_EINIT); a new
+ * LWP_Init starts afresh, and handles from before it may name its LWPs.
+ * Stale handles: the library keeps LWPs in slots, reused
+ * oldest-freed first, and each LWP a slot holds gets a new handle; only
+ * the LWP_HANDLE_REUSE-th LWP to take the slot after the handle's LWP
+ * ended (256th on 64-bit systems, 16th on 32-bit ones) gets the same
+ * value again. Until then a stale handle answers LWP_EBADPID and can
+ * touch no other LWP. That takes at least LWP_HANDLE_REUSE creations, and
+ * F times as many while F slots are free. */
+typedef struct lwp_handle *PROCESS;
+#define LWP_HANDLE_REUSE (sizeof(void *) >= 8 ? 256 : 16)
 
 /* ---- Globals Coda programs read and write ---- */
 
 /* Non-zero: trace scheduler calls to lwp_logfile. */
 LWP_EXPORT extern int lwp_debug;
-/* What to do when an LWP overflows its stack (LWP_SO*). When the guard page
- * is hit the LWP cannot go on: with LWP_SOABORT the program aborts, with the
- * other two the overflowing LWP is destroyed and the others keep running. A
- * damaged magic word at the low end of a stack, found at a context switch,
- * and a shared-stack LWP's live stack found deeper than its stacksize when
- * it is saved, are handled the same way except that LWP_SOQUIET and
- * LWP_SOMESSAGE let the LWP continue. */
+/* What to do when an LWP overflows its stack (LWP_SO*; how overflows are
+ * found: "Stacks" below). The message, on stderr, is "LWP <name> overflowed
+ * its <N>-byte stack[: <D> bytes deep][ <how found>] (index <I>, PROCESS
+ * <handle>)", with "(unnamed)" for an empty name. When the LWP cannot go on
+ * (a fault in the guard region or with its stack pointer below its stack,
+ * or its stack pointer found below its stack at a context switch): with
+ * LWP_SOABORT the program aborts, with the other two the overflowing LWP is
+ * destroyed (exit status LWP_EXIT_DESTROYED) and the others keep running.
+ * A damaged magic word at the low end of a stack, found at a context
+ * switch, a shared-stack LWP's live stack found deeper than its stacksize
+ * when it is saved, and writes below an arena stack found when it is given
+ * back (the LWP ended or was recycled) or at LWP_TerminateProcessSupport,
+ * are handled the same way except that LWP_SOQUIET and LWP_SOMESSAGE let
+ * the LWP continue. */
 LWP_EXPORT extern int lwp_overflowAction;
 /* Non-zero (default): stacks of LWPs created from now on are kept in the
  * state LWP_StackUsed() needs. */
@@ -147,18 +179,20 @@ LWP_EXPORT extern int lwp_nextindex;
  * LWP_SUCCESS and leaves *pid alone. `version` must be LWP_VERSION (either
  * of its two values): otherwise the program prints "**** FATAL ERROR: LWP VERSION MISMATCH ****"
  * and exits. Initialises FastTime if nobody has. Never yields.
- * Returns LWP_SUCCESS, LWP_EBADPRI, LWP_ENOMEM or LWP_ESYSTEM. */
+ * Returns LWP_SUCCESS, LWP_EBADPRI, LWP_ENOMEM, LWP_ESYSTEM, or
+ * LWP_ETHREAD while another OS thread's runtime lives (one per process). */
 LWP_EXPORT int LWP_Init(int version, int priority, PROCESS *pid);
 
 /* Destroy every LWP and free all memory the runtime holds; LWP_Init() may
  * be called again afterwards. Must be called from the main LWP, otherwise
  * the program stops with "***LWP Abort: Terminate_Process_Support invoked
  * from wrong process!" and exit status 1. Never yields.
- * Returns LWP_SUCCESS or LWP_EINIT. */
+ * Returns LWP_SUCCESS, LWP_EINIT or LWP_ETHREAD (another OS thread). */
 LWP_EXPORT int LWP_TerminateProcessSupport(void);
 
 /* Create an LWP that runs ep(parm) on a stack of `stacksize` bytes (raised
- * to 32 KiB, rounded up to the page size; a guard page lies below it) at
+ * to 32 KiB, rounded up to the page size; a 64 KiB guard region lies below
+ * it, see "Stacks") at
  * `priority`, named `name` (copied; NULL means ""). Returning from `ep`
  * destroys the LWP. The new LWP joins the tail of its run queue and the
  * caller yields, so the child runs before this call returns when its
@@ -174,8 +208,11 @@ LWP_EXPORT int LWP_CreateProcess(void (*ep)(void *), int stacksize,
  * frees it at once, cancels its IOMGR_Select, and does not yield (Coda).
  * Its exit status is LWP_EXIT_DESTROYED (a joinable LWP nobody waits for
  * stays a zombie); destroying a zombie frees it and drops its status.
- * May yield (only when pid is the caller).
- * Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID or LWP_EINSWITCH. */
+ * The main LWP cannot be destroyed (it runs on the thread's own stack and
+ * must stay to call LWP_TerminateProcessSupport): LWP_EMAINPROC, nothing
+ * done. May yield (only when pid is the caller).
+ * Returns LWP_SUCCESS, LWP_EINIT, LWP_EBADPID, LWP_EMAINPROC or
+ * LWP_EINSWITCH. */
 LWP_EXPORT int LWP_DestroyProcess(PROCESS pid);
 
 /* ---- Thread control (extensions, after Codezero's l4_thread_control) ----
@@ -207,7 +244,7 @@ struct lwp_attr {
 #define LWP_CREATE_JOINABLE 0x2    /* kept as a zombie until collected */
 #define LWP_CREATE_SHARE_GROUP 0x4 /* group = attr->group, else creator's */
 /* Run on the stack shared by all LWPs created with this flag (1 MiB, with
- * a guard page; stacksize, rounded as for an own stack, is then the depth
+ * a guard region; stacksize, rounded as for an own stack, is then the depth
  * the LWP may reach, at most LWP_SHARED_STACK_MAX, else LWP_ENOMEM; a live
  * stack found deeper when it is saved is an overflow, handled as a damaged
  * magic word, see lwp_overflowAction). While another shared-stack LWP
@@ -263,9 +300,10 @@ LWP_EXPORT int LWP_ResumeProcess(PROCESS pid);
 LWP_EXPORT int LWP_RecycleProcess(PROCESS pid, void (*ep)(void *),
                                   void *parm);
 
-/* End the calling LWP with `status` (see above); does not return. From the
- * main LWP it behaves as LWP_DestroyProcess on the main LWP. Calls from a
- * special context's save/restore routine, or before LWP_Init, return. */
+/* End the calling LWP with `status` (see above); does not return. The
+ * main LWP cannot end (see LWP_DestroyProcess): from it the call does
+ * nothing and returns, as do calls from a special context's save/restore
+ * routine and calls before LWP_Init. */
 LWP_EXPORT void LWP_ExitProcess(int status);
 
 /* Block until `pid` ends, then *status = its exit status (status may be
@@ -333,9 +371,52 @@ LWP_EXPORT int LWP_QWait(void);
  * Never yields. Also LWP_EINIT, LWP_EBADPID. */
 LWP_EXPORT int LWP_QSignal(PROCESS pid);
 
-/* ---- Stacks ---- */
-
-/* *max = stack size of pid, *used = its high-water mark in bytes. Works
+/* ---- Stacks ----
+ *
+ * Sizing. An LWP's stack is the stacksize it was created with, at least
+ * 32 KiB, rounded up to whole pages; the main LWP runs on the thread's
+ * own stack. The stack does not grow: size it for the deepest call chain
+ * the LWP makes, local arrays included (LWP_StackUsed measures it). Large
+ * buffers (a 64 KiB packet, a path array) belong on the heap or in a
+ * larger stack. Stacks are mapped with MAP_NORESERVE and only the pages
+ * an LWP touches use memory, so a generous size costs address space only.
+ *
+ * Overflow detection. Below every stack of its own mapping lies a 64 KiB
+ * PROT_NONE guard region; any access there by the running LWP is an
+ * overflow (reported, then lwp_overflowAction). A frame that moves the
+ * stack pointer further than that in one step (a local array larger than
+ * 64 KiB plus what is left of the stack) can jump over the guard into
+ * other memory. Compile code that runs on LWP stacks with
+ * -fstack-clash-protection (GCC 8, Clang 11 and later): each page of a
+ * large frame is then touched in order as it is allocated, so the first
+ * touch below the stack faults in the guard whatever the frame's size.
+ * The library is built with it; `pkg-config --cflags lwp` and the CMake
+ * package's lwp::lwp and lwp::lwp_static (INTERFACE compile option, for C
+ * and C++ with GCC or Clang) pass it on, unless the consumer leaves it
+ * out (pkg-config --define-variable=lwp_stack_cflags=, or
+ * LWP_STACK_CLASH_PROTECTION=OFF before find_package). Without it, a
+ * frame that jumps over the guard is still caught when it faults (the
+ * fault handler checks the stack pointer of the faulting code against the
+ * running LWP's stack, on x86-64 and AArch64) or when the LWP switches
+ * while its stack pointer is below its stack (one compare per switch), but
+ * writes it made to another LWP's stack before that are not undone.
+ *
+ * Past the kernel's mapping limit (vm.max_map_count: each stack with its
+ * guard takes two mappings, so about 28,000 LWPs by default), new stacks
+ * are carved from shared mappings that cannot hold a guard; each has an
+ * unused 64 KiB gap below it instead, so an overflow of up to 64 KiB harms
+ * no other stack. Such an overflow is found at the next switch if the LWP
+ * is still below its stack, else when the LWP ends or is recycled (a
+ * written page of the gap is then resident: one mincore() call) or at
+ * LWP_TerminateProcessSupport. Not caught: a frame that writes into
+ * another stack without faulting and returns before any switch (only
+ * -fstack-clash-protection prevents that), and an overflow of an arena
+ * stack whose LWP never ends while the program never terminates LWP
+ * support. A magic word at each stack's low end is also checked at every
+ * switch. Overflow reports need SIGSEGV: a program that installs its own
+ * handler after LWP_Init() must chain to the previous one.
+ *
+ * *max = stack size of pid, *used = its high-water mark in bytes. Works
  * only for LWPs created while lwp_stackUseEnabled was set; otherwise *used
  * is 0 and LWP_NO_STACK is returned. For the main LWP, *max is the size of
  * the thread's stack and *used the depth seen at its last switch (or now,
@@ -345,19 +426,31 @@ LWP_EXPORT int LWP_StackUsed(PROCESS pid, int *max, int *used);
 
 /* Debugging aid: while on, the stacks of all LWPs but the running one are
  * mprotect()ed PROT_NONE, so a stray pointer into another LWP's stack
- * faults at once (costs two mprotect calls per context switch). No effect
- * before LWP_Init(). Never yields. */
+ * faults at once (costs two mprotect calls per context switch). Works with
+ * IOMGR: while it is on, IOMGR_Select, IOMGR_WaitIO and IOMGR_Sleep keep
+ * their request on the heap, not in the caller's stack; the stack of an
+ * LWP already waiting in IOMGR when it is turned on is protected from the
+ * next time that LWP runs and leaves the CPU. No effect before LWP_Init().
+ * Never yields. */
 LWP_EXPORT void LWP_ProtectStacks(void);
 LWP_EXPORT void LWP_UnProtectStacks(void);
 
 /* ---- Rocks: per-LWP tagged values ---- */
 
 /* Attach `Value` under `Tag` to the running LWP (at most 8 rocks per LWP;
- * a value cannot be changed once set). Never yields.
+ * a value cannot be changed once set). Value is any object pointer, kept
+ * and never dereferenced (Coda: char *, so its casts still compile).
+ * Never yields.
  * Returns LWP_SUCCESS, LWP_EBADROCK (Tag exists), LWP_ENOROCKS, LWP_EINIT. */
-LWP_EXPORT int LWP_NewRock(int Tag, char *Value);
+LWP_EXPORT int LWP_NewRock(int Tag, void *Value);
 /* *Value = the running LWP's rock `Tag`. Never yields.
- * Returns LWP_SUCCESS, LWP_EBADROCK, LWP_EINIT or LWP_EBADARG. */
+ * Returns LWP_SUCCESS, LWP_EBADROCK, LWP_EINIT or LWP_EBADARG.
+ * The out-parameter stays Coda's char **: Coda's C++ code passes the
+ * address of a char * (`char *rock; LWP_GetRock(TAG, &rock)`), which C++
+ * will not turn into a void ** (and C only with a diagnostic), while a
+ * plain void * parameter would also take `rock` without its `&`. A
+ * pointer of another type needs a cast, as in Coda: in C,
+ * `LWP_GetRock(TAG, (void *)&p)`; in C++, read a char * and cast it. */
 LWP_EXPORT int LWP_GetRock(int Tag, char **Value);
 
 /* ---- Introspection ---- */

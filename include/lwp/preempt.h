@@ -51,15 +51,26 @@
  * a lock (malloc/free, stdio, ...) in a critical section. The same holds
  * for a sanitizer runtime linked into the executable (clang's
  * AddressSanitizer is, by default): its allocator and interceptors are
- * executable code.
+ * executable code. PRE_InitPreempt detects both (no program interpreter
+ * in the executable; a sanitizer runtime's entry points resolving inside
+ * it) and then prints one warning per process on stderr, starting with
+ * "***LWP warning: PRE_InitPreempt:"; it still starts preemption.
  *
  * Preemption leaves the interrupted LWP's registers, errno and
  * floating-point registers as they were when it resumes (the kernel saves
  * them around the signal handler). The signal mask and the floating-point
  * environment stay the thread's, shared by all LWPs: a change another LWP
  * made while this one was cut is still in force when it resumes (unless
- * the LWP has its own environment, lwp_fpset). IOMGR_Signal must not be
- * used for the preemption signal.
+ * the LWP has its own environment, lwp_fpset).
+ *
+ * One owner per signal: while preemption is on, IOMGR_Signal of its
+ * signal fails with LWP_ESIGBUSY, and PRE_InitPreempt or PRE_SetSignal of
+ * a signal IOMGR_Signal delivers fails the same way; neither touches the
+ * other's action.
+ *
+ * Threads: from another OS thread than the runtime's, PRE_InitPreempt,
+ * PRE_EndPreempt and PRE_SetSignal return LWP_ETHREAD and the level calls
+ * do nothing; a tick never switches LWPs on another thread.
  */
 #ifndef LWP_PREEMPT_H
 #define LWP_PREEMPT_H
@@ -80,24 +91,30 @@ extern "C" {
 LWP_EXPORT extern volatile int PRE_Block;
 
 /* Starts preemption with the given slice (NULL: 10 s), or changes the
- * slice when it is already on. Needs LWP_Init; never yields.
+ * slice when it is already on. Needs LWP_Init; never yields. Warns once
+ * per process on stderr in the unsafe configurations above.
  * Returns LWP_SUCCESS; LWP_EINIT before LWP_Init; LWP_EBADARG for a slice
- * with a negative field, tv_usec >= 1000000, or zero length; LWP_ESYSTEM
- * if the signal handler or the timer cannot be set up. */
+ * with a negative field, tv_usec >= 1000000, or zero length; LWP_ESIGBUSY
+ * if IOMGR_Signal delivers the timer signal (choose another with
+ * PRE_SetSignal); LWP_ESYSTEM if the signal handler or the timer cannot
+ * be set up; LWP_EINSWITCH or LWP_ETHREAD (<lwp/lwp.h>). */
 LWP_EXPORT int PRE_InitPreempt(struct timeval *slice);
 
 /* Stops preemption: the timer is deleted and the signal's previous action
- * restored. Also done by LWP_TerminateProcessSupport. Never yields.
- * Returns LWP_SUCCESS (also when preemption was off), or LWP_EINIT before
- * LWP_Init. */
+ * restored (IOMGR_Signal may then take it). Also done by
+ * LWP_TerminateProcessSupport. Never yields.
+ * Returns LWP_SUCCESS (also when preemption was off), LWP_EINIT before
+ * LWP_Init, LWP_EINSWITCH or LWP_ETHREAD. */
 LWP_EXPORT int PRE_EndPreempt(void);
 
-/* Chooses the timer signal (default SIGALRM). Allowed at any time; when
- * preemption is on it moves to the new signal at once (the old one gets
- * its previous action back). Returns LWP_SUCCESS, or LWP_EBADSIG for a
- * signal that cannot be caught or is raised by faults (SIGKILL, SIGSTOP,
- * SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) or out of range, or
- * LWP_ESYSTEM if moving an active timer failed (preemption is then off). */
+/* Chooses the timer signal (default SIGALRM). Allowed at any time, also
+ * before LWP_Init; when preemption is on it moves to the new signal at
+ * once (the old one gets its previous action back). Returns LWP_SUCCESS,
+ * or LWP_EBADSIG for a signal that cannot be caught or is raised by
+ * faults (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) or
+ * out of range, LWP_ESIGBUSY for a signal IOMGR_Signal delivers (nothing
+ * changes), LWP_ESYSTEM if moving an active timer failed (preemption is
+ * then off), LWP_EINSWITCH or LWP_ETHREAD. */
 LWP_EXPORT int PRE_SetSignal(int signo);
 
 /* The calling LWP becomes preemptible (level 0: any open critical

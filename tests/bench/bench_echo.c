@@ -5,10 +5,13 @@
  * same load in the same run.
  *
  *     taskset -c 1 bench_echo [--quick] [--runs N] [--no-pin] [--conns N]
+ *                             [--servers NAME,NAME...]
  *
  * Each measurement forks a server (ours through IOMGR_WaitIO, ours through
  * IOMGR_Select, both again with LWP_CREATE_SHARED_STACK connections
- * ("waitio-sh", "select-sh"), libev, libev reading into a stack-sized
+ * ("waitio-sh", "select-sh"), ours written as Coda code is ("coda": read
+ * first, IOMGR_Select only on EAGAIN, a 64 KiB stack per connection, the
+ * shape of ST's own server), libev, libev reading into a stack-sized
  * block per connection, ST) on a fresh 127.0.0.1 socket and a client
  * process (bench_echo_client.c) that keeps 1, 100, 1,000 or 10,000
  * connections in lock-step: warm-up, then a timed window. Per server and
@@ -26,7 +29,7 @@
  * over the servers (as bench_group does), so all of them share whatever
  * else the machine was doing. --quick: 3 runs of short windows (one run
  * at 10,000 connections), for a smoke run. --conns N measures N
- * connections only. A connection count needing more fds than the hard
+ * connections only; --servers coda,st (say) runs only the servers named. A connection count needing more fds than the hard
  * RLIMIT_NOFILE allows prints "skipped", as does ST when it is not found.
  */
 #define _GNU_SOURCE
@@ -58,9 +61,11 @@ static int conn_counts[] = {1, 100, 1000, 10000};
 static int n_counts = (int)(sizeof(conn_counts) / sizeof(conn_counts[0]));
 
 static const char *const kind_names[ECHO_KINDS] = {
-    "waitio", "select", "waitio-sh", "select-sh", "libev", "libevstk", "st"};
+    "waitio", "select", "waitio-sh", "select-sh", "coda",
+    "libev",  "libevstk", "st"};
 
 static int opt_runs = 5;
+static int kind_on[ECHO_KINDS] = {1, 1, 1, 1, 1, 1, 1, 1};
 static int opt_quick;
 static int opt_pin = 1;
 static int pin_cpu = -1;
@@ -87,10 +92,8 @@ static int server_main(void *arg)
     case ECHO_SELECT:
     case ECHO_WAITIO_SHARED:
     case ECHO_SELECT_SHARED:
-        echo_serve_lwp(sa->lfd,
-                       sa->kind == ECHO_SELECT ||
-                           sa->kind == ECHO_SELECT_SHARED,
-                       sa->kind >= ECHO_WAITIO_SHARED);
+    case ECHO_CODA:
+        echo_serve_lwp(sa->lfd, (enum echo_kind)sa->kind);
         break;
     case ECHO_LIBEV:
     case ECHO_LIBEV_STACK:
@@ -273,7 +276,7 @@ static void report(int conns, const echo_runs *res, int runs)
         print_fig(conns, kind_names[k], "cpu_us", f[k].cpu, "us");
     }
     print_fig(conns, "client", "cpu_us", f[ECHO_LIBEV].cli, "us");
-    for (int k = ECHO_WAITIO; k <= ECHO_SELECT_SHARED; k++) {
+    for (int k = ECHO_WAITIO; k <= ECHO_CODA; k++) {
         print_ratio(conns, k, "cpu", ECHO_LIBEV, cpu, res, runs);
         print_ratio(conns, k, "cpu", ECHO_LIBEV_STACK, cpu, res, runs);
         print_ratio(conns, k, "cpu", ECHO_ST, cpu, res, runs);
@@ -291,7 +294,7 @@ static void report(int conns, const echo_runs *res, int runs)
 
 static int kind_available(int kind, int conns)
 {
-    if (conns + FD_SPARE > nofile)
+    if (!kind_on[kind] || conns + FD_SPARE > nofile)
         return 0;
     return kind != ECHO_ST || echo_have_st();
 }
@@ -315,9 +318,28 @@ static void one_count(int conns)
 
 static void usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [--quick] [--runs N] [--no-pin] [--conns N]\n",
+    fprintf(stderr,
+            "usage: %s [--quick] [--runs N] [--no-pin] [--conns N] "
+            "[--servers NAME,NAME...]\n",
             argv0);
     exit(2);
+}
+
+/* --servers: only those named (ratios against a server left out print
+ * "skipped"). */
+static void choose_servers(char *list, const char *argv0)
+{
+    for (int k = 0; k < ECHO_KINDS; k++)
+        kind_on[k] = 0;
+    for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+        int k = 0;
+
+        while (k < ECHO_KINDS && strcmp(kind_names[k], name) != 0)
+            k++;
+        if (k == ECHO_KINDS)
+            usage(argv0);
+        kind_on[k] = 1;
+    }
 }
 
 static void one_conn_count(int conns, const char *argv0)
@@ -341,6 +363,8 @@ static void parse(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc)
             one_conn_count(atoi(argv[++i]), argv[0]);
+        else if (strcmp(argv[i], "--servers") == 0 && i + 1 < argc)
+            choose_servers(argv[++i], argv[0]);
         else
             usage(argv[0]);
     }

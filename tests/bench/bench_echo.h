@@ -18,6 +18,7 @@ enum echo_kind {
     ECHO_SELECT,
     ECHO_WAITIO_SHARED, /* the same two with LWP_CREATE_SHARED_STACK */
     ECHO_SELECT_SHARED,
+    ECHO_CODA,          /* read first, IOMGR_Select on EAGAIN, 64 KiB */
     ECHO_LIBEV,
     ECHO_LIBEV_STACK,
     ECHO_ST,
@@ -50,11 +51,13 @@ struct echo_result {
  * load->result_fd; returns the exit status for the client process. */
 int echo_client(const struct echo_load *load);
 
-/* bench_echo_lwp.c: one LWP per connection over IOMGR, waiting through
- * IOMGR_WaitIO (select_path 0) or IOMGR_Select (1), each LWP on a stack
- * of its own (shared_stack 0) or LWP_CREATE_SHARED_STACK (1). Serves the
- * listening socket until killed; returns only on a set-up error. */
-void echo_serve_lwp(int lfd, int select_path, int shared_stack);
+/* bench_echo_lwp.c: one LWP per connection over IOMGR. Each LWP waits
+ * through IOMGR_WaitIO or IOMGR_Select and then reads, on a stack of its
+ * own or LWP_CREATE_SHARED_STACK; or, as Coda code does (ECHO_CODA),
+ * reads first and selects only when the read would block, on a 64 KiB
+ * stack of its own. Serves the listening socket until killed; returns
+ * only on a set-up error. */
+void echo_serve_lwp(int lfd, enum echo_kind kind);
 
 /* bench_echo_peers.c: the same service written for libev (with
  * stack_blocks, each connection reading into a stack-sized block of its

@@ -8,7 +8,9 @@
  *
  * Two ways to wait: IOMGR_WaitIO, the fast path for this shape of server,
  * and IOMGR_Select with the one socket in the read set, the path existing
- * Coda code takes. With 10,000 connections the fds pass FD_SETSIZE, so
+ * Coda code takes. Coda code also reads first and selects only when the
+ * read finds nothing (ECHO_CODA), on stacks of 64 KiB: the system calls of
+ * State Threads' server, whose st_read tries the read first too. With 10,000 connections the fds pass FD_SETSIZE, so
  * the select path uses its own bit arrays (IOMGR_Select accepts any nfds,
  * as select(2) does) and sets the bit by hand: FD_SET may be checked
  * against FD_SETSIZE by _FORTIFY_SOURCE.
@@ -28,9 +30,11 @@
 #include "bench_echo.h"
 
 #define CONN_STACK (32 * 1024) /* the minimum; a connection needs ~1 KiB */
+#define CODA_STACK (64 * 1024) /* what Coda's servers give an LWP */
 
 static int use_select;
-static int use_shared; /* LWP_CREATE_SHARED_STACK connections */
+static int use_shared;     /* LWP_CREATE_SHARED_STACK connections */
+static int use_read_first; /* Coda's shape: read, select on EAGAIN */
 
 /* One waiter: the fd and, for the select path, a bit array long enough
  * for it (and never shorter than an fd_set). Only the word holding fd is
@@ -109,13 +113,37 @@ static __attribute__((noinline)) int echo_once(struct waiter *w)
     return 0;
 }
 
+/* Reads until the connection is over, waiting only when a read finds
+ * nothing; -1 at the end. */
+static int read_first_loop(struct waiter *w)
+{
+    char buf[ECHO_BUF];
+
+    for (;;) {
+        ssize_t n = read(w->fd, buf, sizeof(buf));
+
+        if (n > 0) {
+            if (write_all(w, buf, n) != 0)
+                return -1;
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            return -1;
+        } else if (errno == EAGAIN && wait_ready(w, IOMGR_READ) != 0) {
+            return -1;
+        }
+    }
+}
+
 static void connection(void *arg)
 {
     struct waiter w;
 
-    if (waiter_init(&w, (int)(intptr_t)arg) == 0)
-        while (wait_ready(&w, IOMGR_READ) == 0 && echo_once(&w) == 0)
-            ;
+    if (waiter_init(&w, (int)(intptr_t)arg) == 0) {
+        if (use_read_first)
+            read_first_loop(&w);
+        else
+            while (wait_ready(&w, IOMGR_READ) == 0 && echo_once(&w) == 0)
+                ;
+    }
     free(w.bits);
     close(w.fd);
 }
@@ -124,7 +152,7 @@ static int start_connection(int fd)
 {
     struct lwp_attr a = LWP_ATTR_INIT;
 
-    a.stacksize = CONN_STACK;
+    a.stacksize = use_read_first ? CODA_STACK : CONN_STACK;
     a.name = "echo";
     a.flags = use_shared ? LWP_CREATE_SHARED_STACK : 0;
     return LWP_CreateProcessAttr(&a, connection, (void *)(intptr_t)fd, NULL);
@@ -149,13 +177,15 @@ static int accept_all(int lfd)
     }
 }
 
-void echo_serve_lwp(int lfd, int select_path, int shared_stack)
+void echo_serve_lwp(int lfd, enum echo_kind kind)
 {
     struct waiter lw;
     int rc;
 
-    use_select = select_path;
-    use_shared = shared_stack;
+    use_select = kind == ECHO_SELECT || kind == ECHO_SELECT_SHARED ||
+                 kind == ECHO_CODA;
+    use_shared = kind == ECHO_WAITIO_SHARED || kind == ECHO_SELECT_SHARED;
+    use_read_first = kind == ECHO_CODA;
     /* Stack-use accounting fills each new stack with a pattern: set-up
      * cost for 10,000 connections that says nothing about serving them. */
     lwp_stackUseEnabled = 0;

@@ -16,16 +16,26 @@
  * with IOMGR. The same shape in a plain libev loop (write, then one
  * ev_run) is printed as the floor: the part no code on libev can avoid.
  *
+ * Urgent-data latency: the same through an IOMGR_Select on the except set
+ * of a TCP connection over 127.0.0.1, the other end sending one byte of
+ * out-of-band data (MSG_OOB) right before it blocks.
+ *
  * Idle CPU: IOMGR initialised, the main LWP in LWP_WaitProcess on an
  * event that SIGALRM delivers through IOMGR_Signal after 5 s; the CPU the
  * process used meanwhile (getrusage) and how often it woke (context
  * switches; a polling or ticking loop shows here first). Then the same
  * with 1,000 LWPs in IOMGR_WaitIO on pipes nobody writes, as in a server
  * whose clients are quiet: any per-waiter periodic work shows there.
+ * Then one LWP in IOMGR_Select on the read and except sets of a quiet TCP
+ * connection (OpenAFS's selserver, idle), on a loop handed in with
+ * IOMGR_InitializeWithLoop so that its passes (each one epoll_wait) are
+ * counted: loop passes per second.
  * --quick waits 1 s and scales to 5 s, and divides the wake counts by 10.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +43,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <lwp/iomgr.h>
@@ -142,6 +153,74 @@ static double iomgr_wake_run(long n)
     return finish(lat, n);
 }
 
+/* ---- Urgent data ---- */
+
+static int oob_pair[2]; /* [0] sends, [1] is selected on */
+
+static void tcp_pair(int sv[2])
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr *)&a, &len) != 0)
+        bench_fail("listen", errno);
+    sv[0] = socket(AF_INET, SOCK_STREAM, 0);
+    if (sv[0] < 0 || connect(sv[0], (struct sockaddr *)&a, sizeof(a)) != 0)
+        bench_fail("connect", errno);
+    sv[1] = accept(l, NULL, NULL);
+    if (sv[1] < 0)
+        bench_fail("accept", errno);
+    close(l);
+}
+
+static void oob_sender(void *arg)
+{
+    long n = *(long *)arg;
+
+    for (long i = 0; i < n; i++) {
+        LWP_WaitProcess(&go_ev);
+        if (send(oob_pair[0], "u", 1, MSG_OOB) != 1)
+            bench_fail("send MSG_OOB", errno);
+        t_ready = bench_now_ns();
+    }
+}
+
+static double oob_wake_run(long n)
+{
+    double *lat = malloc((size_t)n * sizeof(*lat)), med;
+    fd_set e;
+    char c;
+    int rc;
+
+    if (!lat)
+        bench_fail("malloc", 0);
+    tcp_pair(oob_pair);
+    session_begin();
+    rc = LWP_CreateProcess(oob_sender, WRITER_STACK, LWP_NORMAL_PRIORITY, &n,
+                           "oob", NULL);
+    if (rc != LWP_SUCCESS)
+        bench_fail("LWP_CreateProcess", rc);
+    for (long i = 0; i < n; i++) {
+        LWP_NoYieldSignal(&go_ev);
+        FD_ZERO(&e);
+        FD_SET(oob_pair[1], &e);
+        rc = IOMGR_Select(oob_pair[1] + 1, NULL, NULL, &e, NULL);
+        lat[i] = bench_now_ns() - t_ready;
+        if (rc != 1 || recv(oob_pair[1], &c, 1, MSG_OOB) != 1)
+            bench_fail("IOMGR_Select (except)", rc);
+    }
+    session_end();
+    close(oob_pair[0]);
+    close(oob_pair[1]);
+    med = bench_median(lat, (int)n);
+    free(lat);
+    return med;
+}
+
 static double select_wake_run(long n)
 {
     via_select = 1;
@@ -186,7 +265,7 @@ static double libev_wake_run(long n)
     return finish(lat, n);
 }
 
-enum { W_EV, W_SELECT, W_WAITIO, W_COUNT };
+enum { W_EV, W_SELECT, W_WAITIO, W_OOB, W_COUNT };
 
 static void wakes(void)
 {
@@ -195,6 +274,7 @@ static void wakes(void)
         [W_EV] = {libev_wake_run, n, 0},
         [W_SELECT] = {select_wake_run, n, 0},
         [W_WAITIO] = {waitio_wake_run, n, 0},
+        [W_OOB] = {oob_wake_run, n / 10, 0},
     };
 
     bench_group(it, W_COUNT, opt_runs);
@@ -203,6 +283,7 @@ static void wakes(void)
     bench_print("iomgr_wake_waitio_ns", it[W_WAITIO].ns, "ns");
     bench_ratio("iomgr_wake_select_vs_libev", it[W_SELECT].ns, it[W_EV].ns);
     bench_ratio("iomgr_wake_waitio_vs_libev", it[W_WAITIO].ns, it[W_EV].ns);
+    bench_print("iomgr_wake_except_oob_ns", it[W_OOB].ns, "ns");
 }
 
 /* ---- Idle CPU ---- */
@@ -275,6 +356,63 @@ static struct idle_figures idle_run(int waiters)
     return f;
 }
 
+/* OpenAFS's selserver, idle: one LWP selects on the read and except sets
+ * of a quiet connection. */
+static void except_selector(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    fd_set r, e;
+
+    FD_ZERO(&r);
+    FD_ZERO(&e);
+    FD_SET(fd, &r);
+    FD_SET(fd, &e);
+    IOMGR_Select(fd + 1, &r, NULL, &e, NULL);
+}
+
+struct idle_except {
+    double passes_per_s; /* loop passes: one epoll_wait each */
+    double cpu_ms;       /* scaled to IDLE_S */
+    double wakeups;
+};
+
+static struct idle_except idle_except_run(void)
+{
+    int secs = opt_div > 1 ? 1 : IDLE_S, sv[2], rc;
+    double scale = (double)IDLE_S / secs, t0;
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct rusage r0, r1;
+    struct idle_except f;
+    unsigned int it0;
+
+    if (!loop || (rc = IOMGR_InitializeWithLoop(loop)) != LWP_SUCCESS)
+        bench_fail("IOMGR_InitializeWithLoop", 0);
+    tcp_pair(sv);
+    if (IOMGR_Signal(SIGALRM, &alarm_ev) != LWP_SUCCESS ||
+        LWP_CreateProcess(except_selector, WRITER_STACK, LWP_NORMAL_PRIORITY,
+                          (void *)(intptr_t)sv[1], "selserver",
+                          NULL) != LWP_SUCCESS)
+        bench_fail("idle except set-up", 0);
+    getrusage(RUSAGE_SELF, &r0);
+    it0 = ev_iteration(loop);
+    t0 = bench_now_ns();
+    alarm((unsigned)secs);
+    LWP_WaitProcess(&alarm_ev);
+    f.passes_per_s =
+        (double)(ev_iteration(loop) - it0) / ((bench_now_ns() - t0) / 1e9);
+    getrusage(RUSAGE_SELF, &r1);
+    IOMGR_CancelSignal(SIGALRM);
+    session_end();
+    ev_loop_destroy(loop);
+    close(sv[0]);
+    close(sv[1]);
+    f.cpu_ms = scale * (tv_ms(r1.ru_utime) + tv_ms(r1.ru_stime) -
+                        tv_ms(r0.ru_utime) - tv_ms(r0.ru_stime));
+    f.wakeups = scale * (double)(r1.ru_nvcsw + r1.ru_nivcsw - r0.ru_nvcsw -
+                                 r0.ru_nivcsw);
+    return f;
+}
+
 /* Room for IDLE_WAITERS pipes, raising the soft fd limit if need be. */
 static int fds_for_waiters(void)
 {
@@ -294,6 +432,7 @@ static void idle(void)
 {
     struct idle_figures f = idle_run(0);
     struct idle_figures w = {BENCH_SKIPPED, BENCH_SKIPPED, BENCH_SKIPPED};
+    struct idle_except x;
 
     bench_print("iomgr_idle_5s_cpu_ms", f.cpu_ms, "ms");
     bench_print("iomgr_idle_5s_wakeups", f.wakeups, "switches");
@@ -302,6 +441,11 @@ static void idle(void)
         w = idle_run(IDLE_WAITERS);
     bench_print("iomgr_idle_5s_cpu_ms_1000_waiting", w.cpu_ms, "ms");
     bench_print("iomgr_idle_5s_wakeups_1000_waiting", w.wakeups, "switches");
+    x = idle_except_run();
+    bench_print("iomgr_idle_except_select_loop_passes_per_s", x.passes_per_s,
+                "passes/s");
+    bench_print("iomgr_idle_except_select_5s_cpu_ms", x.cpu_ms, "ms");
+    bench_print("iomgr_idle_except_select_5s_wakeups", x.wakeups, "switches");
 }
 
 /* ---- Main ---- */

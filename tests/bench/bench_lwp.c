@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lwp/iomgr.h>
 #include <lwp/lwp.h>
 
 #include "bench_lwp_ctx.h"
@@ -187,6 +188,105 @@ static double lwp_signalprocess_run(long n)
     t1 = bench_now_ns();
     session_end();
     return (t1 - t0) / (2.0 * (double)n);
+}
+
+/* ---- Coda's cswitch ----
+ * Coda's lib-src/lwp cswitch benchmark, in its shape: the main LWP and a
+ * partner, both at priority 0 (the IO MANAGER's), hand the CPU to each
+ * other with LWP_QSignal + LWP_QWait, and cont_sw_threshold is set (10 ms)
+ * so that every dispatch times the LWP it leaves. Run with IOMGR
+ * initialised and without: what an idle IO MANAGER costs LWPs that share
+ * its priority. "plain" is the same without the threshold. ns per round
+ * (one QSignal + QWait each way). */
+
+static PROCESS cs_main, cs_partner_pid;
+static volatile int cs_stop;
+static int cs_iomgr, cs_threshold;
+
+/* Created by main at its own priority, it runs first: it waits for the
+ * first round, and signals main once more when told to stop. */
+static void cs_partner(void *arg)
+{
+    (void)arg;
+    LWP_QWait();
+    while (!cs_stop) {
+        LWP_QSignal(cs_main);
+        LWP_QWait();
+    }
+    LWP_QSignal(cs_main);
+}
+
+static void cs_begin(void)
+{
+    int rc;
+
+    cs_stop = 0;
+    if (cs_threshold) {
+        cont_sw_threshold.tv_sec = 0;
+        cont_sw_threshold.tv_usec = 10000;
+    }
+    rc = LWP_Init(LWP_VERSION, 0, &cs_main);
+    if (rc != LWP_SUCCESS)
+        bench_fail("LWP_Init", rc);
+    rc = LWP_CreateProcess(cs_partner, CREATE_STACK, 0, NULL, "cswitch",
+                           &cs_partner_pid);
+    if (rc != LWP_SUCCESS)
+        bench_fail("LWP_CreateProcess", rc);
+    if (cs_iomgr && (rc = IOMGR_Initialize()) != LWP_SUCCESS)
+        bench_fail("IOMGR_Initialize", rc);
+}
+
+static void cs_end(void)
+{
+    cs_stop = 1;
+    LWP_QSignal(cs_partner_pid);
+    LWP_QWait();
+    timerclear(&cont_sw_threshold);
+    timerclear(&last_context_switch);
+    session_end(); /* finalizes IOMGR too */
+}
+
+static double cswitch_run(long n)
+{
+    double t0, t1;
+
+    cs_begin();
+    t0 = bench_now_ns();
+    for (long i = 0; i < n; i++) {
+        LWP_QSignal(cs_partner_pid);
+        LWP_QWait();
+    }
+    t1 = bench_now_ns();
+    cs_end();
+    return (t1 - t0) / (double)n;
+}
+
+static double cswitch_coda_iomgr(long n)
+{
+    cs_iomgr = 1;
+    cs_threshold = 1;
+    return cswitch_run(n);
+}
+
+static double cswitch_coda_bare(long n)
+{
+    cs_iomgr = 0;
+    cs_threshold = 1;
+    return cswitch_run(n);
+}
+
+static double cswitch_plain_iomgr(long n)
+{
+    cs_iomgr = 1;
+    cs_threshold = 0;
+    return cswitch_run(n);
+}
+
+static double cswitch_plain_bare(long n)
+{
+    cs_iomgr = 0;
+    cs_threshold = 0;
+    return cswitch_run(n);
 }
 
 /* ---- Create + run + exit ---- */
@@ -430,6 +530,30 @@ static void handoffs(void)
     bench_ratio("lwp_handoff_vs_st", it[H_LWP].ns, it[H_ST].ns);
 }
 
+enum { CS_CODA_IO, CS_CODA, CS_PLAIN_IO, CS_PLAIN, CS_COUNT };
+
+static void cswitches(void)
+{
+    long n = count(1000000);
+    struct bench_item it[CS_COUNT] = {
+        [CS_CODA_IO] = {cswitch_coda_iomgr, n, 0},
+        [CS_CODA] = {cswitch_coda_bare, n, 0},
+        [CS_PLAIN_IO] = {cswitch_plain_iomgr, n, 0},
+        [CS_PLAIN] = {cswitch_plain_bare, n, 0},
+    };
+
+    bench_group(it, CS_COUNT, opt_runs);
+    bench_print("cswitch_iomgr_ns", it[CS_CODA_IO].ns, "ns");
+    bench_print("cswitch_no_iomgr_ns", it[CS_CODA].ns, "ns");
+    bench_print("cswitch_iomgr_ms_per_million", it[CS_CODA_IO].ns, "ms");
+    bench_ratio("cswitch_iomgr_vs_no_iomgr", it[CS_CODA_IO].ns,
+                it[CS_CODA].ns);
+    bench_print("cswitch_plain_iomgr_ns", it[CS_PLAIN_IO].ns, "ns");
+    bench_print("cswitch_plain_no_iomgr_ns", it[CS_PLAIN].ns, "ns");
+    bench_ratio("cswitch_plain_iomgr_vs_no_iomgr", it[CS_PLAIN_IO].ns,
+                it[CS_PLAIN].ns);
+}
+
 enum { C_OFF, C_ON, C_ST, B_OFF, B_ON, B_COLD, B_ST, C_COUNT };
 
 static void creates(void)
@@ -512,6 +636,7 @@ int main(int argc, char **argv)
     print_header();
     yields();
     handoffs();
+    cswitches();
     creates();
     blocked();
     memory();

@@ -6,15 +6,27 @@
 #  1. cmake --install BUILD_DIR into a fresh temporary prefix;
 #  2. check the installed files (headers, liblwp.a, liblwp.so with its
 #     versioned soname, lwp.pc, the CMake package);
-#  3. build tests/install/consumer.c with CC through pkg-config (only
+#  3. compile every installed header alone, as the first and only include
+#     of a one-line file, with CC under -std=c99, c11 and c17, each with
+#     and without -D_POSIX_C_SOURCE=200809L, and with the C++ compiler
+#     matching CC under -std=c++11 and c++17 (Coda is mostly C++); all with
+#     -Wall -Wextra -pedantic -Werror (C also -Wstrict-prototypes); then
+#     tests/install/prototypes.c the same ways (Coda's calls and cast-free
+#     opaque pointers);
+#  4. build tests/install/consumer.c with CC through pkg-config (only
 #     PKG_CONFIG_PATH points at the prefix) and run it with LD_LIBRARY_PATH;
-#  4. configure and build tests/install/cmake_consumer with
+#  5. the same program linked with the run path the README recommends for
+#     a private prefix (-Wl,-rpath from pkg-config's libdir variable), run
+#     without LD_LIBRARY_PATH;
+#  6. configure and build tests/install/cmake_consumer with
 #     CMAKE_PREFIX_PATH=<prefix> (find_package(lwp), lwp::lwp and
 #     lwp::lwp_static) and run both programs.
 #
 # Environment: LWP_CONSUMER_FLAGS (extra compile+link flags, e.g. the
 # sanitizer flags of a sanitized build), CMAKE_COMMAND (default cmake),
-# PKG_CONFIG (default pkg-config), LWP_KEEP_PREFIX=1 keeps the prefix.
+# PKG_CONFIG (default pkg-config), CXX (the C++ compiler; default: derived
+# from CC, e.g. gcc -> g++, clang -> clang++; the C++ checks are skipped
+# with a message if there is none), LWP_KEEP_PREFIX=1 keeps the prefix.
 set -eu
 
 if [ "$#" -lt 3 ]; then
@@ -86,7 +98,83 @@ if command -v readelf >/dev/null 2>&1; then
 fi
 grep -q "^prefix=$prefix\$" "$pc" || { cat "$pc"; fail "lwp.pc prefix is not $prefix"; }
 
-# 3. pkg-config consumer.
+# 3. Each installed header compiles alone, in C and C++.
+step "each installed header alone, then prototypes.c (C and C++)"
+checks=$work/checks
+mkdir -p "$checks"
+c_warn="-Wall -Wextra -pedantic -Werror -Wstrict-prototypes"
+cxx_warn="-Wall -Wextra -pedantic -Werror"
+n_checks=0
+n_broken=0
+# check LABEL COMMAND...: run a compile, report its output if it fails.
+check() {
+    label=$1
+    shift
+    n_checks=$((n_checks + 1))
+    if ! "$@" >"$checks/out.log" 2>&1; then
+        n_broken=$((n_broken + 1))
+        echo "install test: header check failed: $label" >&2
+        sed -n 1,12p "$checks/out.log" >&2
+    fi
+}
+# The C++ compiler that goes with CC: gcc -> g++, clang -> clang++, cc -> c++
+# (prefixes and version suffixes kept), unless CXX says otherwise.
+cxx_of() {
+    base=$(basename "$1")
+    case $base in
+    *clang*) base=$(echo "$base" | sed 's/clang/clang++/') ;;
+    *gcc*) base=$(echo "$base" | sed 's/gcc/g++/') ;;
+    *cc) base=${base%cc}c++ ;;
+    *) return 1 ;;
+    esac
+    case $1 in
+    */*) echo "$(dirname "$1")/$base" ;;
+    *) echo "$base" ;;
+    esac
+}
+cxx=${CXX:-$(cxx_of "$cc" || true)}
+if [ -n "$cxx" ] && ! command -v "$cxx" >/dev/null 2>&1; then
+    echo "install test: no C++ compiler $cxx: C++ header checks skipped"
+    cxx=
+fi
+inc="-I$prefix/include"
+for h in "$prefix"/include/lwp/*.h; do
+    name=$(basename "$h" .h)
+    src=$checks/$name.c
+    # The header is the file's first include; the declaration after it
+    # keeps an otherwise empty file legal under -pedantic.
+    printf '#include <lwp/%s.h>\nextern int lwp_header_check;\n' "$name" \
+        >"$src"
+    for std in c99 c11 c17; do
+        for posix in -D_POSIX_C_SOURCE=200809L -U_POSIX_C_SOURCE; do
+            # shellcheck disable=SC2086 # flag lists
+            check "<lwp/$name.h> -std=$std $posix" \
+                "$cc" -std=$std $posix $c_warn $inc -fsyntax-only "$src"
+        done
+    done
+    [ -n "$cxx" ] || continue
+    for std in c++11 c++17; do
+        # shellcheck disable=SC2086 # flag lists
+        check "<lwp/$name.h> -std=$std (C++)" \
+            "$cxx" -std=$std $cxx_warn $inc -fsyntax-only -x c++ "$src"
+    done
+done
+proto=$source_dir/tests/install/prototypes.c
+for std in c99 c11 c17; do
+    # shellcheck disable=SC2086 # flag lists
+    check "prototypes.c -std=$std" \
+        "$cc" -std=$std -D_POSIX_C_SOURCE=200809L $c_warn $inc -fsyntax-only \
+        "$proto"
+done
+if [ -n "$cxx" ]; then
+    # shellcheck disable=SC2086 # flag lists
+    check "prototypes.c -std=c++11 (C++)" \
+        "$cxx" -std=c++11 $cxx_warn $inc -fsyntax-only -x c++ "$proto"
+fi
+[ "$n_broken" -eq 0 ] || fail "$n_broken of $n_checks header compiles failed"
+echo "$n_checks header compiles passed (C: $cc; C++: ${cxx:-none})"
+
+# 4. pkg-config consumer.
 step "pkg-config build of consumer.c"
 PKG_CONFIG_PATH=$pcdir
 export PKG_CONFIG_PATH
@@ -103,7 +191,22 @@ if command -v ldd >/dev/null 2>&1; then
 fi
 "$work/consumer_pc" || fail "consumer_pc exited with status $?"
 
-# 4. CMake consumer (find_package).
+# 5. A private prefix without LD_LIBRARY_PATH: the run path recorded at
+# link time, as the README tells users of a private prefix to do.
+step "consumer.c linked with -Wl,-rpath,<pkg-config libdir>, run without LD_LIBRARY_PATH"
+pc_libdir=$("$pkg_config" --variable=libdir lwp) ||
+    fail "pkg-config --variable=libdir lwp"
+[ "$pc_libdir" = "$libdir" ] || fail "lwp.pc libdir is $pc_libdir, not $libdir"
+# shellcheck disable=SC2086 # word splitting of the flag lists is intended
+"$cc" $flags -o "$work/consumer_rpath" "$source_dir/tests/install/consumer.c" \
+    $pc_flags "-Wl,-rpath,$pc_libdir" ||
+    fail "compiling consumer.c with a run path"
+(
+    unset LD_LIBRARY_PATH
+    "$work/consumer_rpath"
+) || fail "consumer_rpath (no LD_LIBRARY_PATH) exited with status $?"
+
+# 6. CMake consumer (find_package).
 step "find_package(lwp) build of cmake_consumer"
 "$cmake" -S "$source_dir/tests/install/cmake_consumer" -B "$work/cmake_build" \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,9 +196,66 @@ static void overflowing(void *arg)
     recurse(0);
 }
 
-/* In a child: overflow one LWP with `action`; report how the child ended
- * and whether the message appeared. */
-static int overflow_child(int action, int *said)
+/* Frames that are really on the stack: AddressSanitizer may put an
+ * instrumented frame's arrays on its heap-allocated "fake stack". */
+#if defined(__SANITIZE_ADDRESS__)
+#define REAL_FRAME __attribute__((noinline, no_sanitize("address")))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REAL_FRAME __attribute__((noinline, no_sanitize("address")))
+#endif
+#endif
+#ifndef REAL_FRAME
+#define REAL_FRAME __attribute__((noinline))
+#endif
+
+/* A frame larger than a page, allocated in one step (this file is built
+ * without -fstack-clash-protection): its low end is more than a page
+ * below a 32 KiB stack, inside the 64 KiB guard region. */
+static REAL_FRAME void frame_37k(void *arg)
+{
+    volatile char big[37 * 1024];
+
+    big[0] = 1;
+    (void)big[0];
+}
+
+/* A frame that reaches 256 KiB below its 1 MiB stack (a size of its own,
+ * so a fresh mapping, likely with free address space below), beyond the
+ * guard region, into PROT_NONE memory of ours: the fault is not in the
+ * guard, so only the stack pointer in the signal's context shows the
+ * overflow. */
+#define BEYOND_STACK (1024 * 1024)
+static REAL_FRAME void frame_beyond_guard(void)
+{
+    volatile char big[BEYOND_STACK + 256 * 1024];
+
+    big[0] = 1;
+    (void)big[0];
+}
+
+static void fault_beyond_guard(void *arg)
+{
+    uintptr_t span = 1024 * 1024;
+    char *want = (char *)(((uintptr_t)&arg - BEYOND_STACK - 128 * 1024 -
+                           span) &
+                          ~(uintptr_t)0xffff); /* below the guard */
+    void *got;
+
+    got = mmap(want, span, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got != want) {
+        fprintf(stderr, "no-room-below\n");
+        _exit(0);
+    }
+    frame_beyond_guard();
+}
+
+/* In a child: overflow one LWP, running ep, with `action`; report how the
+ * child ended and whether the message appeared (*said: 1, or -1 when the
+ * child could not set the overflow up). */
+static int overflow_child_with(void (*ep)(void *), int stacksize,
+                               int action, int *said)
 {
     int fds[2], status = 0;
     char buf[512] = "";
@@ -211,7 +269,7 @@ static int overflow_child(int action, int *said)
     if (pid == 0) {
         dup2(fds[1], STDERR_FILENO);
         lwp_overflowAction = action;
-        LWP_CreateProcess(overflowing, 32768, LWP_MAX_PRIORITY, NULL, "deep",
+        LWP_CreateProcess(ep, stacksize, LWP_MAX_PRIORITY, NULL, "deep",
                           NULL);
         _exit(0);
     }
@@ -220,8 +278,15 @@ static int overflow_child(int action, int *said)
     buf[n > 0 ? n : 0] = '\0';
     close(fds[0]);
     waitpid(pid, &status, 0);
-    *said = strstr(buf, "LWP deep overflowed its 32768-byte stack") != NULL;
+    *said = strstr(buf, "LWP deep overflowed its ") != NULL;
+    if (strstr(buf, "no-room-below"))
+        *said = -1;
     return status;
+}
+
+static int overflow_child(int action, int *said)
+{
+    return overflow_child_with(overflowing, 32768, action, said);
 }
 
 static void check_overflow(void)
@@ -234,6 +299,18 @@ static void check_overflow(void)
     status = overflow_child(LWP_SOMESSAGE, &said);
     check(WIFEXITED(status) && WEXITSTATUS(status) == 0 && said,
           "guard page: overflow reported, LWP destroyed, program goes on");
+    status = overflow_child_with(frame_37k, 32768, LWP_SOABORT, &said);
+    check(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && said == 1,
+          "37 KB frame in a 32 KiB stack: overflow reported, then abort");
+    status = overflow_child_with(fault_beyond_guard, BEYOND_STACK,
+                                 LWP_SOABORT, &said);
+    if (said < 0)
+        printf("skip: fault beyond the guard region (address space below "
+               "the stack in use)\n");
+    else
+        check(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && said,
+              "fault with the stack pointer below the stack: overflow "
+              "reported, then abort");
 }
 
 static void round_up(void *arg)
