@@ -180,6 +180,17 @@ PKG_CONFIG_PATH=$pcdir
 export PKG_CONFIG_PATH
 pc_flags=$("$pkg_config" --cflags --libs lwp) || fail "pkg-config --cflags --libs lwp"
 echo "pkg-config --cflags --libs lwp: $pc_flags"
+# The stack-clash flag is recommended to consumers when the compiler has it
+# (README "Stack sizing"), and the documented opt-out removes it.
+if echo 'int x;' | "$cc" -fstack-clash-protection -x c -c -o /dev/null - 2>/dev/null; then
+    case " $pc_flags " in
+    *" -fstack-clash-protection "*) ;;
+    *) fail "pkg-config --cflags lwp lacks -fstack-clash-protection" ;;
+    esac
+    case " $("$pkg_config" --define-variable=lwp_stack_cflags= --cflags lwp) " in
+    *" -fstack-clash-protection "*) fail "lwp_stack_cflags= does not opt out" ;;
+    esac
+fi
 # shellcheck disable=SC2086 # word splitting of the flag lists is intended
 "$cc" $flags -o "$work/consumer_pc" "$source_dir/tests/install/consumer.c" \
     $pc_flags || fail "compiling consumer.c through pkg-config"
