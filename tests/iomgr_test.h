@@ -5,9 +5,11 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lwp/iomgr.h>
@@ -68,5 +70,27 @@ static inline double iot_cpu(void)
             IOMGR_Select(0, NULL, NULL, NULL, &iot_tick);                    \
         cr_assert(cond, "timed out waiting for " #cond);                     \
     } while (0)
+
+/* Runs `child` (which faults and never returns) in a forked process and
+ * checks that the fault ended it: killed by SIGSEGV, or a sanitizer's
+ * report of it and exit(1); not the alarm that ends a handler re-running
+ * the faulting instruction for ever. */
+static inline void iot_assert_fault_ends_child(void (*child)(void))
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+        child();
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(!WIFSIGNALED(status) || WTERMSIG(status) != SIGALRM,
+              "the fault was re-run until the alarm");
+    /* Killed by the fault, or a sanitizer's report of it and exit(1). */
+    if (WIFSIGNALED(status))
+        cr_assert_eq(WTERMSIG(status), SIGSEGV);
+    else
+        cr_assert_neq(WEXITSTATUS(status), 0);
+}
 
 #endif /* LWP_IOMGR_TEST_H */

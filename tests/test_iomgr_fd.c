@@ -239,6 +239,16 @@ static void let_manager_register(void)
     IOMGR_Select(0, NULL, NULL, NULL, &tick);
 }
 
+/* Opens a pipe and starts w waiting to read its read end, with its
+ * watcher registered. */
+static void start_waiter(int p[2], struct waiter *w)
+{
+    iot_pipe(p);
+    w->fd = p[0];
+    iot_spawn(wait_readable, IOT_HIGH, w);
+    let_manager_register();
+}
+
 /* Closes p[0] and opens a new pipe whose read end gets the same number. */
 static void reuse_read_end(int p[2], int q[2])
 {
@@ -258,10 +268,7 @@ Test(iomgr_fd, wait_ends_when_its_fd_is_closed_and_reused)
     struct waiter w = {.fd = -1};
     double t0;
 
-    iot_pipe(p);
-    w.fd = p[0];
-    iot_spawn(wait_readable, IOT_HIGH, &w);
-    let_manager_register();
+    start_waiter(p, &w);
     reuse_read_end(p, q);
     cr_assert_eq(write(q[1], "x", 1), 1);
     t0 = iot_now();
@@ -279,10 +286,7 @@ Test(iomgr_fd, second_waiter_on_reused_fd_is_registered)
     struct waiter w1 = {.fd = -1}, w2 = {.fd = -1};
     double t0;
 
-    iot_pipe(p);
-    w1.fd = p[0];
-    iot_spawn(wait_readable, IOT_HIGH, &w1);
-    let_manager_register();
+    start_waiter(p, &w1);
     reuse_read_end(p, q);
     w2.fd = q[0];
     iot_spawn(wait_readable, IOT_HIGH, &w2); /* joins w1's watcher */
@@ -300,18 +304,25 @@ Test(iomgr_fd, second_waiter_on_reused_fd_is_registered)
 
 /* ---- Closed fds ---- */
 
+/* IOMGR_WaitIO on fd fails with EBADF at once, not after its timeout. */
+static void assert_waitio_fails_at_once(int fd)
+{
+    struct timeval tv = {5, 0};
+    double t0 = iot_now();
+
+    errno = 0;
+    cr_assert_eq(IOMGR_WaitIO(fd, IOMGR_READ, &tv), -1, "fd %d", fd);
+    cr_assert_eq(errno, EBADF, "fd %d", fd);
+    cr_assert_lt(iot_now() - t0, 0.5, "fd %d", fd);
+}
+
 Test(iomgr_fd, fd_closed_before_waitio_fails_at_once)
 {
     int p[2];
-    struct timeval tv = {5, 0};
-    double t0;
 
     iot_pipe(p);
     close(p[0]);
-    t0 = iot_now();
-    cr_assert_eq(IOMGR_WaitIO(p[0], IOMGR_READ, &tv), -1);
-    cr_assert_eq(errno, EBADF);
-    cr_assert_lt(iot_now() - t0, 0.5);
+    assert_waitio_fails_at_once(p[0]);
     close(p[1]);
 }
 
@@ -341,18 +352,24 @@ Test(iomgr_fd, rewait_on_just_closed_fd_fails_at_once)
     int p[2];
     char b;
     struct timeval tv = {5, 0};
-    double t0;
 
     iot_pipe(p);
     cr_assert_eq(write(p[1], "x", 1), 1);
     cr_assert_eq(IOMGR_WaitIO(p[0], IOMGR_READ, &tv), IOMGR_READ);
     cr_assert_eq(read(p[0], &b, 1), 1);
     close(p[0]);
-    t0 = iot_now();
-    cr_assert_eq(IOMGR_WaitIO(p[0], IOMGR_READ, &tv), -1);
-    cr_assert_eq(errno, EBADF);
-    cr_assert_lt(iot_now() - t0, 0.5);
+    assert_waitio_fails_at_once(p[0]);
     close(p[1]);
+}
+
+/* Closes fd, a dup of it open first; returns the dup. */
+static int close_keeping_a_dup(int fd)
+{
+    int d = dup(fd);
+
+    cr_assert_geq(d, 0);
+    close(fd);
+    return d;
 }
 
 /* One open file under two numbers: the kernel keeps reporting the file
@@ -365,13 +382,8 @@ Test(iomgr_fd, fd_closed_under_waiter_with_dup_open)
     struct waiter w = {.fd = -1};
     char b;
 
-    iot_pipe(p);
-    w.fd = p[0];
-    iot_spawn(wait_readable, IOT_HIGH, &w);
-    let_manager_register();
-    d = dup(p[0]);
-    cr_assert_geq(d, 0);
-    close(p[0]);
+    start_waiter(p, &w);
+    d = close_keeping_a_dup(p[0]);
     cr_assert_eq(write(p[1], "x", 1), 1);
     IOT_WAIT_FOR(w.done);
     cr_assert_eq(w.rc, IOMGR_READ, "rc %d errno %d", w.rc, w.err);
@@ -387,13 +399,8 @@ Test(iomgr_fd, fd_closed_under_waiter_with_dup_open_and_quiet)
     struct waiter w = {.fd = -1};
     double t0;
 
-    iot_pipe(p);
-    w.fd = p[0];
-    iot_spawn(wait_readable, IOT_HIGH, &w);
-    let_manager_register();
-    d = dup(p[0]);
-    cr_assert_geq(d, 0);
-    close(p[0]);
+    start_waiter(p, &w);
+    d = close_keeping_a_dup(p[0]);
     t0 = iot_now();
     IOT_WAIT_FOR(w.done);
     cr_assert_eq(w.rc, -1);
@@ -405,6 +412,13 @@ Test(iomgr_fd, fd_closed_under_waiter_with_dup_open_and_quiet)
 
 /* ---- Numbers no process can have open ---- */
 
+/* Asking about numbers no process can have must not allocate for them. */
+static void assert_rss_grew_little(size_t before)
+{
+    cr_assert_lt(rss_kib(), before + 4096, "RSS grew from %zu to %zu KiB",
+                 before, rss_kib());
+}
+
 static const int huge_fds[] = {INT_MAX, INT_MAX - 1, 100000000, 10000000};
 #define NHUGE (int)(sizeof(huge_fds) / sizeof(huge_fds[0]))
 
@@ -412,18 +426,9 @@ Test(iomgr_fd, waitio_on_huge_fd_fails_at_once_without_memory)
 {
     size_t before = rss_kib();
 
-    for (int i = 0; i < NHUGE; i++) {
-        struct timeval tv = {5, 0};
-        double t0 = iot_now();
-
-        errno = 0;
-        cr_assert_eq(IOMGR_WaitIO(huge_fds[i], IOMGR_READ, &tv), -1,
-                     "fd %d", huge_fds[i]);
-        cr_assert_eq(errno, EBADF, "fd %d", huge_fds[i]);
-        cr_assert_lt(iot_now() - t0, 0.5, "fd %d", huge_fds[i]);
-    }
-    cr_assert_lt(rss_kib(), before + 4096, "RSS grew from %zu to %zu KiB",
-                 before, rss_kib());
+    for (int i = 0; i < NHUGE; i++)
+        assert_waitio_fails_at_once(huge_fds[i]);
+    assert_rss_grew_little(before);
 }
 
 /* A set long enough for fd (and never shorter than an fd_set), with only
@@ -460,8 +465,7 @@ Test(iomgr_fd, select_on_huge_fd_fails_at_once_without_memory)
         cr_assert_lt(iot_now() - t0, 0.5, "fd %d", huge_fds[i]);
         free(rs);
     }
-    cr_assert_lt(rss_kib(), before + 4096, "RSS grew from %zu to %zu KiB",
-                 before, rss_kib());
+    assert_rss_grew_little(before);
 }
 
 /* nfds = INT_MAX with ordinary sets: the arithmetic must not overflow

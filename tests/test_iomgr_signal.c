@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "iomgr_test.h"
 
@@ -71,20 +70,7 @@ static void fault_after_asking_for_sigsegv(void)
 
 Test(iomgr_signal, a_real_fault_still_ends_the_program)
 {
-    int status = 0;
-    pid_t pid = fork();
-
-    cr_assert_neq(pid, -1);
-    if (pid == 0)
-        fault_after_asking_for_sigsegv();
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(!WIFSIGNALED(status) || WTERMSIG(status) != SIGALRM,
-              "the fault was re-run until the alarm");
-    /* Killed by the fault, or a sanitizer's report of it and exit(1). */
-    if (WIFSIGNALED(status))
-        cr_assert_eq(WTERMSIG(status), SIGSEGV);
-    else
-        cr_assert_neq(WEXITSTATUS(status), 0);
+    iot_assert_fault_ends_child(fault_after_asking_for_sigsegv);
 }
 
 static void raise_usr1(void *arg)

@@ -33,18 +33,6 @@
 
 
 
-static void setup(void)
-{
-    lwpt_reset();
-    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, NULL),
-                 LWP_SUCCESS);
-}
-
-static void teardown(void)
-{
-    LWP_TerminateProcessSupport();
-}
-
 /* Give LWPs of the main LWP's priority enough turns to get wherever they
  * can get; each yield lets every runnable one take one step. */
 static void settle(void)
@@ -189,7 +177,8 @@ static void hold(struct Lock *l, char mode)
 
 /* ---- Initialisation and state queries ---- */
 
-Test(lock, static_initialiser_is_unlocked, .init = setup, .fini = teardown)
+Test(lock, static_initialiser_is_unlocked, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock l = {0, 0, 0, 0};
 
@@ -209,7 +198,8 @@ Test(lock, static_initialiser_is_unlocked, .init = setup, .fini = teardown)
     cr_assert_eq(WriteLocked(&l), 0);
 }
 
-Test(lock, lock_init_clears_every_field, .init = setup, .fini = teardown)
+Test(lock, lock_init_clears_every_field, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock l;
 
@@ -231,8 +221,8 @@ Test(lock, lock_init_clears_every_field, .init = setup, .fini = teardown)
     ReleaseWriteLock(&l);
 }
 
-Test(lock, check_lock_and_write_locked_report_the_mode, .init = setup,
-     .fini = teardown)
+Test(lock, check_lock_and_write_locked_report_the_mode, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock l;
 
@@ -274,8 +264,8 @@ Test(lock, check_lock_and_write_locked_report_the_mode, .init = setup,
 
 /* ---- Readers and writers ---- */
 
-Test(lock, many_readers_hold_the_lock_at_once, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, many_readers_hold_the_lock_at_once, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     static const char *names[] = {"A", "B", "C", "D", "E"};
     struct actor a[5];
@@ -298,8 +288,8 @@ Test(lock, many_readers_hold_the_lock_at_once, .init = setup,
     cr_assert_eq(l.wait_states, 0);
 }
 
-Test(lock, writer_waits_for_readers_to_leave, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, writer_waits_for_readers_to_leave, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor a = {.lock = &l, .name = "A", .script = "r|R"};
@@ -325,7 +315,7 @@ Test(lock, writer_waits_for_readers_to_leave, .init = setup,
     cr_assert_eq(CheckLock(&l), 0);
 }
 
-Test(lock, readers_wait_for_a_writer, .init = setup, .fini = teardown,
+Test(lock, readers_wait_for_a_writer, .init = lwpt_setup, .fini = lwpt_teardown,
      .timeout = 10)
 {
     struct Lock l;
@@ -351,7 +341,7 @@ Test(lock, readers_wait_for_a_writer, .init = setup, .fini = teardown,
 }
 
 Test(lock, write_holder_reobtains_at_once_and_one_release_frees,
-     .init = setup, .fini = teardown, .timeout = 10)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor w = {.lock = &l, .name = "W", .script = "w|W"};
@@ -377,8 +367,8 @@ Test(lock, write_holder_reobtains_at_once_and_one_release_frees,
     cr_assert_str_eq(lwpt_log, "W:w W:W");
 }
 
-Test(lock, write_holder_may_take_read_locks, .init = setup, .fini = teardown,
-     .timeout = 10)
+Test(lock, write_holder_may_take_read_locks, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor w = {.lock = &l, .name = "W", .script = "w|W"};
@@ -424,7 +414,7 @@ Test(lock, write_holder_may_take_read_locks, .init = setup, .fini = teardown,
 /* ---- Shared locks, boost and unboost ---- */
 
 Test(lock, shared_lock_admits_readers_but_not_writers_or_shared,
-     .init = setup, .fini = teardown, .timeout = 10)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor a = {.lock = &l, .name = "A", .script = "r|R"};
@@ -453,8 +443,8 @@ Test(lock, shared_lock_admits_readers_but_not_writers_or_shared,
     cr_assert_eq(l.num_waiting, 0);
 }
 
-Test(lock, shared_lockers_queue_behind_waiters, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, shared_lockers_queue_behind_waiters, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor w = {.lock = &l, .name = "W", .script = "w|W"};
@@ -476,7 +466,7 @@ Test(lock, shared_lockers_queue_behind_waiters, .init = setup,
 }
 
 Test(lock, boost_waits_for_readers_and_unboost_lets_readers_in,
-     .init = setup, .fini = teardown, .timeout = 10)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor s = {.lock = &l, .name = "S", .script = "s|b|u|S"};
@@ -518,8 +508,8 @@ Test(lock, boost_waits_for_readers_and_unboost_lets_readers_in,
     cr_assert_eq(l.wait_states, 0);
 }
 
-Test(lock, boost_without_readers_is_immediate, .init = setup,
-     .fini = teardown)
+Test(lock, boost_without_readers_is_immediate, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock l;
     int sws;
@@ -543,8 +533,8 @@ Test(lock, boost_without_readers_is_immediate, .init = setup,
 
 /* ---- Whom a release wakes ---- */
 
-Test(lock, write_release_prefers_waiting_readers, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, write_release_prefers_waiting_readers, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor w = {.lock = &l, .name = "W", .script = "w|W"};
@@ -564,8 +554,8 @@ Test(lock, write_release_prefers_waiting_readers, .init = setup,
     cr_assert_str_eq(lwpt_log, "W:w W:W R:r R:R W2:w W2:W");
 }
 
-Test(lock, read_release_that_frees_the_lock_prefers_writers, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, read_release_that_frees_the_lock_prefers_writers, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor a = {.lock = &l, .name = "A", .script = "r|R"};
@@ -586,8 +576,8 @@ Test(lock, read_release_that_frees_the_lock_prefers_writers, .init = setup,
     cr_assert_str_eq(lwpt_log, "A:r A:R W:w W:W R:r R:R");
 }
 
-Test(lock, writers_barge_past_waiters, .init = setup, .fini = teardown,
-     .timeout = 10)
+Test(lock, writers_barge_past_waiters, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor w = {.lock = &l, .name = "W", .script = "w|W"};
@@ -618,8 +608,8 @@ Test(lock, writers_barge_past_waiters, .init = setup, .fini = teardown,
     cr_assert_str_eq(lwpt_log, "R:r R:R W:w W:W");
 }
 
-Test(lock, lock_release_r_and_w_called_directly, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, lock_release_r_and_w_called_directly, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor w = {.lock = &l, .name = "W", .script = "w|W"};
@@ -662,8 +652,8 @@ Test(lock, lock_release_r_and_w_called_directly, .init = setup,
     cr_assert_eq(l.num_waiting, 0);
 }
 
-Test(lock, lock_obtain_slow_path_takes_each_type, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, lock_obtain_slow_path_takes_each_type, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor a = {.lock = &l, .name = "A", .script = "1|R"};
@@ -701,8 +691,8 @@ Test(lock, lock_obtain_slow_path_takes_each_type, .init = setup,
 
 /* ---- Hand-off at equal priority ---- */
 
-Test(lock, equal_priority_writers_hand_off_in_arrival_order, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, equal_priority_writers_hand_off_in_arrival_order, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor a = {.lock = &l, .name = "A", .script = "wyW"};
@@ -725,8 +715,8 @@ Test(lock, equal_priority_writers_hand_off_in_arrival_order, .init = setup,
     cr_assert_eq(l.num_waiting, 0);
 }
 
-Test(lock, equal_priority_readers_then_writer_hand_off, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, equal_priority_readers_then_writer_hand_off, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct actor r1 = {.lock = &l, .name = "R1", .script = "ryR"};
@@ -747,8 +737,8 @@ Test(lock, equal_priority_readers_then_writer_hand_off, .init = setup,
 
 /* ---- Dual locks ---- */
 
-Test(lock, dual_lock_takes_the_lower_address_first, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, dual_lock_takes_the_lower_address_first, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock locks[2];
     struct Lock *lo = &locks[0], *hi = &locks[1];
@@ -823,8 +813,8 @@ static void dual_main(void *arg)
     (*d->done)++;
 }
 
-Test(lock, dual_lock_in_opposite_orders_does_not_deadlock, .init = setup,
-     .fini = teardown, .timeout = 30)
+Test(lock, dual_lock_in_opposite_orders_does_not_deadlock, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 30)
 {
     struct Lock locks[2];
     int done = 0;
@@ -848,8 +838,8 @@ Test(lock, dual_lock_in_opposite_orders_does_not_deadlock, .init = setup,
     cr_assert_eq(CheckLock(&locks[1]), 0);
 }
 
-Test(lock, release_dual_lock_releases_in_argument_order, .init = setup,
-     .fini = teardown, .timeout = 10)
+Test(lock, release_dual_lock_releases_in_argument_order, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock locks[2];
     struct Lock *lo = &locks[0], *hi = &locks[1];
@@ -882,8 +872,8 @@ Test(lock, release_dual_lock_releases_in_argument_order, .init = setup,
     go(&q2);
 }
 
-Test(lock, dual_lock_leaves_a_lock_with_an_unknown_how_alone, .init = setup,
-     .fini = teardown)
+Test(lock, dual_lock_leaves_a_lock_with_an_unknown_how_alone,
+     .init = lwpt_setup, .fini = lwpt_teardown)
 {
     struct Lock a, b;
 
@@ -923,7 +913,8 @@ Test(lock, dual_lock_leaves_a_lock_with_an_unknown_how_alone, .init = setup,
 
 /* ---- Documented misuse ---- */
 
-Test(lock, null_lock_is_ignored_everywhere, .init = setup, .fini = teardown)
+Test(lock, null_lock_is_ignored_everywhere, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock b;
     int sws = Cont_Sws;
@@ -962,8 +953,8 @@ struct misuse {
     const char *name;
 };
 
-Test(lock, releasing_a_lock_not_held_in_that_mode_warns, .init = setup,
-     .fini = teardown)
+Test(lock, releasing_a_lock_not_held_in_that_mode_warns, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     static const struct misuse cases[] = {
         {0, ReleaseReadLock, "ReleaseReadLock"},
@@ -1034,13 +1025,14 @@ static void obtain_bad_type(int how)
     Lock_Obtain(&l, how);
 }
 
-Test(lock, lock_obtain_with_a_bad_type_aborts, .init = setup,
-     .fini = teardown, .signal = SIGABRT)
+Test(lock, lock_obtain_with_a_bad_type_aborts, .init = lwpt_setup,
+     .fini = lwpt_teardown, .signal = SIGABRT)
 {
     obtain_bad_type(3);
 }
 
-Test(lock, lock_obtain_bad_type_message, .init = setup, .fini = teardown)
+Test(lock, lock_obtain_bad_type_message, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     static const int bad[] = {0, 3, 5, 7, 8, -1, 255};
     char out[1024];
@@ -1071,19 +1063,20 @@ static void release_foreign(int boosted)
         ReleaseWriteLock(&foreign);
 }
 
-Test(lock, release_write_lock_by_another_lwp_aborts, .init = setup,
-     .fini = teardown, .signal = SIGABRT)
+Test(lock, release_write_lock_by_another_lwp_aborts, .init = lwpt_setup,
+     .fini = lwpt_teardown, .signal = SIGABRT)
 {
     release_foreign(0);
 }
 
-Test(lock, release_boosted_lock_by_another_lwp_aborts, .init = setup,
-     .fini = teardown, .signal = SIGABRT)
+Test(lock, release_boosted_lock_by_another_lwp_aborts, .init = lwpt_setup,
+     .fini = lwpt_teardown, .signal = SIGABRT)
 {
     release_foreign(1); /* even with nobody waiting */
 }
 
-Test(lock, release_by_another_lwp_message, .init = setup, .fini = teardown)
+Test(lock, release_by_another_lwp_message, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     char out[1024];
 
@@ -1142,8 +1135,8 @@ Test(lock, obtain_that_must_wait_before_lwp_init_message)
 
 /* ---- Counts that fill the 8-bit fields (above: test_lock_waiters.c) */
 
-Test(lock, two_hundred_fifty_five_readers_fit, .init = setup,
-     .fini = teardown)
+Test(lock, two_hundred_fifty_five_readers_fit, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock l;
 
@@ -1177,8 +1170,8 @@ static void crowd_waiters(int n)
                      LWP_SUCCESS);
 }
 
-Test(lock, two_hundred_fifty_five_waiters_all_get_in, .init = setup,
-     .fini = teardown, .timeout = 30)
+Test(lock, two_hundred_fifty_five_waiters_all_get_in, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 30)
 {
     crowd_waiters(255);
     cr_assert_eq(crowd.num_waiting, 255);
@@ -1280,8 +1273,8 @@ static void st_sharer(void *arg)
     st_done++;
 }
 
-Test(lock, stress_readers_writers_and_a_shared_locker, .init = setup,
-     .fini = teardown, .timeout = 60)
+Test(lock, stress_readers_writers_and_a_shared_locker, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 60)
 {
     struct st_worker w[READERS + WRITERS + 1];
     int n = 0;

@@ -18,18 +18,6 @@
 
 #define TOP LWP_MAX_PRIORITY
 
-static void setup(void)
-{
-    lwpt_reset();
-    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, NULL),
-                 LWP_SUCCESS);
-}
-
-static void teardown(void)
-{
-    LWP_TerminateProcessSupport();
-}
-
 /* Coda's fields, as a program sees them. */
 struct fields {
     unsigned char wait_states, excl_locked, readers_reading, num_waiting;
@@ -167,47 +155,26 @@ static void check_gone_waiter(char how, int recycle)
     assert_free(&l);
 }
 
-Test(lock_waiters, destroyed_read_waiter_leaves_no_trace, .init = setup,
-     .fini = teardown, .timeout = 10)
-{
-    check_gone_waiter('r', 0);
-}
+/* One test per kind of waiter and way of going (see check_gone_waiter). */
+#define GONE_WAITER_TEST(name, how, recycle)                                   \
+    Test(lock_waiters, name, .init = lwpt_setup, .fini = lwpt_teardown,        \
+         .timeout = 10)                                                        \
+    {                                                                          \
+        check_gone_waiter(how, recycle);                                       \
+    }
 
-Test(lock_waiters, destroyed_write_waiter_leaves_no_trace, .init = setup,
-     .fini = teardown, .timeout = 10)
-{
-    check_gone_waiter('w', 0);
-}
-
-Test(lock_waiters, destroyed_shared_waiter_leaves_no_trace, .init = setup,
-     .fini = teardown, .timeout = 10)
-{
-    check_gone_waiter('s', 0);
-}
-
-Test(lock_waiters, recycled_read_waiter_leaves_no_trace, .init = setup,
-     .fini = teardown, .timeout = 10)
-{
-    check_gone_waiter('r', 1);
-}
-
-Test(lock_waiters, recycled_write_waiter_leaves_no_trace, .init = setup,
-     .fini = teardown, .timeout = 10)
-{
-    check_gone_waiter('w', 1);
-}
-
-Test(lock_waiters, recycled_shared_waiter_leaves_no_trace, .init = setup,
-     .fini = teardown, .timeout = 10)
-{
-    check_gone_waiter('s', 1);
-}
+GONE_WAITER_TEST(destroyed_read_waiter_leaves_no_trace, 'r', 0)
+GONE_WAITER_TEST(destroyed_write_waiter_leaves_no_trace, 'w', 0)
+GONE_WAITER_TEST(destroyed_shared_waiter_leaves_no_trace, 's', 0)
+GONE_WAITER_TEST(recycled_read_waiter_leaves_no_trace, 'r', 1)
+GONE_WAITER_TEST(recycled_write_waiter_leaves_no_trace, 'w', 1)
+GONE_WAITER_TEST(recycled_shared_waiter_leaves_no_trace, 's', 1)
 
 /* A reader that waits only because a writer waited: once the writer is
  * destroyed, the read release that frees the lock must let it in (it
  * would have woken the writer alone). */
 Test(lock_waiters, reader_queued_behind_a_destroyed_writer_gets_in,
-     .init = setup, .fini = teardown, .timeout = 10)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct waiter wr = {&l, 'w', 0}, rd = {&l, 'r', 0};
@@ -239,7 +206,7 @@ static void boost_main(void *arg)
 }
 
 Test(lock_waiters, destroyed_boost_waiter_leaves_its_shared_lock,
-     .init = setup, .fini = teardown, .timeout = 10)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 10)
 {
     struct Lock l;
     struct waiter w = {&l, 's', 0};
@@ -259,7 +226,7 @@ Test(lock_waiters, destroyed_boost_waiter_leaves_its_shared_lock,
 
 /* More gone waiters than an 8-bit count holds, then real waiters. */
 Test(lock_waiters, three_hundred_gone_waiters_then_real_ones_get_in,
-     .init = setup, .fini = teardown, .timeout = 30)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 30)
 {
     struct Lock l;
     struct waiter w = {&l, 'r', 0}, real[4];
@@ -295,8 +262,8 @@ Test(lock_waiters, three_hundred_gone_waiters_then_real_ones_get_in,
 
 enum { MANY = 10000 };
 
-Test(lock_waiters, ten_thousand_read_holds_by_one_lwp, .init = setup,
-     .fini = teardown, .timeout = 30)
+Test(lock_waiters, ten_thousand_read_holds_by_one_lwp, .init = lwpt_setup,
+     .fini = lwpt_teardown, .timeout = 30)
 {
     struct Lock l;
     struct waiter wr = {&l, 'w', 0};
@@ -346,7 +313,7 @@ static void gated_reader(void *arg)
 }
 
 Test(lock_waiters, ten_thousand_readers_wait_then_hold_at_once,
-     .init = setup, .fini = teardown, .timeout = 120)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 120)
 {
     Lock_Init(&big);
     inside = left = 0;
@@ -376,7 +343,7 @@ static void ordered_writer(void *arg)
 }
 
 Test(lock_waiters, ten_thousand_writers_wait_and_get_in_in_order,
-     .init = setup, .fini = teardown, .timeout = 120)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 120)
 {
     Lock_Init(&big);
     norder = 0;
@@ -392,8 +359,8 @@ Test(lock_waiters, ten_thousand_writers_wait_and_get_in_in_order,
     assert_free(&big);
 }
 
-Test(lock_waiters, lock_init_forgets_counts_above_255, .init = setup,
-     .fini = teardown)
+Test(lock_waiters, lock_init_forgets_counts_above_255, .init = lwpt_setup,
+     .fini = lwpt_teardown)
 {
     struct Lock l;
 
@@ -447,7 +414,7 @@ static void switch_with_save(void (*fn)(void *, PROCESS, PROCESS))
 }
 
 Test(lock_waiters, obtain_that_need_not_wait_works_in_a_save_routine,
-     .init = setup, .fini = teardown, .timeout = 10)
+     .init = lwpt_setup, .fini = lwpt_teardown, .timeout = 10)
 {
     save_calls = 0;
     switch_with_save(save_obtains_a_free_lock);

@@ -6,21 +6,6 @@
 
 #include "lwp_test.h"
 
-void lwpt_setup(void)
-{
-    PROCESS main_pid;
-
-    lwpt_reset();
-    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &main_pid),
-                 LWP_SUCCESS);
-}
-
-void lwpt_teardown(void)
-{
-    if (LWP_ThisProcess())
-        LWP_TerminateProcessSupport();
-}
-
 PROCESS lwpt_spawn(void (*ep)(void *), int prio, void *arg, const char *name)
 {
     PROCESS pid = NULL;

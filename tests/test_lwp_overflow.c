@@ -137,32 +137,44 @@ static void run_pair(void)
     _exit(0);
 }
 
-/* Runs the child; returns its status, with what it wrote in buf and
- * "LWP c<culprit> overflowed its 32768-byte stack" in want. */
-static int pair_in_child(void (*fn)(void), int act, char *buf, size_t cap,
-                         char *want, size_t wcap)
+#define SAID(buf, s) (strstr((buf), (s)) != NULL)
+#define ABORTED(st) (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
+#define EXITED_0(st) (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+
+/* A child's run: its status, what it wrote, and the report it must have
+ * written, "LWP c<culprit> overflowed its 32768-byte stack". */
+struct pair_run {
+    int st;
+    char buf[4096];
+    char want[128];
+};
+
+/* Runs the child and checks what every pair test checks first: it
+ * aborted (LWP_SOABORT) or went on to exit 0 (LWP_SOMESSAGE), and its
+ * report named the culprit. */
+static void pair_in_child(void (*fn)(void), int act, struct pair_run *r)
 {
     const char *c;
-    int st;
 
     if (lwpt_under_valgrind())
         cr_skip_test("valgrind does not deliver faults on the alternate "
                      "stack the way the kernel does");
     culprit = fn;
     action = act;
-    st = lwpt_in_child(run_pair, buf, cap);
-    if (strstr(buf, "no-pair"))
-        cr_skip_test("no two stacks next to each other: %s", buf);
-    c = strstr(buf, "culprit: ");
-    cr_assert_not_null(c, "got: %s", buf);
-    snprintf(want, wcap, "LWP %.*s overflowed its 32768-byte stack",
+    r->st = lwpt_in_child(run_pair, r->buf, sizeof(r->buf));
+    if (strstr(r->buf, "no-pair"))
+        cr_skip_test("no two stacks next to each other: %s", r->buf);
+    c = strstr(r->buf, "culprit: ");
+    cr_assert_not_null(c, "got: %s", r->buf);
+    snprintf(r->want, sizeof(r->want),
+             "LWP %.*s overflowed its 32768-byte stack",
              (int)strcspn(c + 9, "\n"), c + 9);
-    return st;
+    if (act == LWP_SOABORT)
+        cr_assert(ABORTED(r->st), "status %#x: %s", r->st, r->buf);
+    else
+        cr_assert(EXITED_0(r->st), "status %#x: %s", r->st, r->buf);
+    cr_assert(SAID(r->buf, r->want), "want %s, got: %s", r->want, r->buf);
 }
-
-#define SAID(buf, s) (strstr((buf), (s)) != NULL)
-#define ABORTED(st) (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
-#define EXITED_0(st) (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 
 /* ---- Arena stacks (past the kernel's mapping limit) ---- */
 
@@ -190,44 +202,32 @@ static void dig_4k_below(void)
 Test(arena_overflow, few_kib_then_exit_is_reported_neighbour_intact,
      .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
     use_arenas = 1;
-    st = pair_in_child(dig_4k_below, LWP_SOMESSAGE, buf, sizeof(buf), want,
-                       sizeof(want));
-    cr_assert(EXITED_0(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
-    cr_assert(SAID(buf, "victim-intact"), "got: %s", buf);
-    cr_assert(SAID(buf, "main-continues"), "got: %s", buf);
+    pair_in_child(dig_4k_below, LWP_SOMESSAGE, &r);
+    cr_assert(SAID(r.buf, "victim-intact"), "got: %s", r.buf);
+    cr_assert(SAID(r.buf, "main-continues"), "got: %s", r.buf);
 }
 
 Test(arena_overflow, switch_while_below_the_stack_is_reported,
      .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
     use_arenas = 1;
     dispatch_at_bottom = 1;
-    st = pair_in_child(dig_4k_below, LWP_SOMESSAGE, buf, sizeof(buf), want,
-                       sizeof(want));
-    cr_assert(EXITED_0(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
-    cr_assert(!SAID(buf, "deep-returned"), "destroyed there: %s", buf);
-    cr_assert(SAID(buf, "victim-intact"), "got: %s", buf);
+    pair_in_child(dig_4k_below, LWP_SOMESSAGE, &r);
+    cr_assert(!SAID(r.buf, "deep-returned"), "destroyed there: %s", r.buf);
+    cr_assert(SAID(r.buf, "victim-intact"), "got: %s", r.buf);
 }
 
 Test(arena_overflow, aborts_by_default, .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
     use_arenas = 1;
-    st = pair_in_child(dig_4k_below, LWP_SOABORT, buf, sizeof(buf), want,
-                       sizeof(want));
-    cr_assert(ABORTED(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
+    pair_in_child(dig_4k_below, LWP_SOABORT, &r);
 }
 
 /* Stacks from arenas are still stacks: create, run, reuse. */
@@ -265,26 +265,18 @@ static REAL_FRAME void frame_37k(void)
 Test(stack_guard, frame_of_37k_in_32k_stack_aborts_with_message,
      .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
-    st = pair_in_child(frame_37k, LWP_SOABORT, buf, sizeof(buf), want,
-                       sizeof(want));
-    cr_assert(ABORTED(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
+    pair_in_child(frame_37k, LWP_SOABORT, &r);
 }
 
 Test(stack_guard, frame_of_37k_leaves_neighbour_intact, .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
-    st = pair_in_child(frame_37k, LWP_SOMESSAGE, buf, sizeof(buf), want,
-                       sizeof(want));
-    cr_assert(EXITED_0(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
-    cr_assert(!SAID(buf, "deep-returned"), "got: %s", buf);
-    cr_assert(SAID(buf, "victim-intact"), "got: %s", buf);
+    pair_in_child(frame_37k, LWP_SOMESSAGE, &r);
+    cr_assert(!SAID(r.buf, "deep-returned"), "got: %s", r.buf);
+    cr_assert(SAID(r.buf, "victim-intact"), "got: %s", r.buf);
 }
 
 /* ---- A stack pointer beyond the guard region ----
@@ -312,27 +304,19 @@ static REAL_FRAME void frame_into_victim(void)
 
 Test(stack_guard, fault_with_stack_pointer_below_the_stack, .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
     protect_victim = 1;
-    st = pair_in_child(frame_into_victim, LWP_SOABORT, buf, sizeof(buf),
-                       want, sizeof(want));
-    cr_assert(ABORTED(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
+    pair_in_child(frame_into_victim, LWP_SOABORT, &r);
 }
 
 Test(stack_guard, switch_with_stack_pointer_below_the_stack, .timeout = 30)
 {
-    char buf[4096], want[128];
-    int st;
+    struct pair_run r;
 
-    st = pair_in_child(frame_into_victim, LWP_SOMESSAGE, buf, sizeof(buf),
-                       want, sizeof(want));
-    cr_assert(EXITED_0(st), "status %#x: %s", st, buf);
-    cr_assert(SAID(buf, want), "want %s, got: %s", want, buf);
-    cr_assert(!SAID(buf, "deep-returned"), "destroyed there: %s", buf);
-    cr_assert(SAID(buf, "main-continues"), "got: %s", buf);
+    pair_in_child(frame_into_victim, LWP_SOMESSAGE, &r);
+    cr_assert(!SAID(r.buf, "deep-returned"), "destroyed there: %s", r.buf);
+    cr_assert(SAID(r.buf, "main-continues"), "got: %s", r.buf);
 }
 
 /* ---- The main LWP and the switch-time check ----

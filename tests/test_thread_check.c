@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include <lwp/lock.h>
 #include <lwp/preempt.h>
@@ -69,32 +68,72 @@ static void start_worker(void)
     cr_assert_eq(worker_runs, 0, "waiting");
 }
 
+/* The return codes of the calls that must refuse with LWP_ETHREAD, named,
+ * in the order the other thread made them. */
+#define MAX_REFUSALS 16
+
+struct refusals {
+    int n;
+    const char *call[MAX_REFUSALS];
+    int rc[MAX_REFUSALS];
+};
+
+/* On the other thread: no Criterion asserts there. */
+static void note_rc(struct refusals *r, const char *call, int rc)
+{
+    if (r->n < MAX_REFUSALS) {
+        r->call[r->n] = call;
+        r->rc[r->n] = rc;
+    }
+    r->n++;
+}
+
+/* Starts the worker, then runs `fn` on another thread with `*r` filled
+ * with 0x55 (so that a result left unset is not 0 or NULL by chance) and
+ * `*refused` empty. */
+static void call_from_other_thread(void *(*fn)(void *), void *r, size_t size,
+                                   struct refusals *refused)
+{
+    start_worker();
+    memset(r, 0x55, size);
+    refused->n = 0;
+    on_other_thread(fn, r);
+}
+
+static void assert_all_refused(const struct refusals *r, int n)
+{
+    cr_assert_eq(r->n, n, "calls made");
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(r->rc[i], LWP_ETHREAD, "%s", r->call[i]);
+}
+
 /* ---- LWP ---- */
 
 struct lwp_calls {
-    int init, create, dispatch, signal, nosignal, wait, destroy, current;
-    int qwait, terminate, index;
+    struct refusals refused;
     PROCESS this, cur, made;
 };
 
 static void *call_lwp(void *arg)
 {
     struct lwp_calls *r = arg;
+    struct refusals *no = &r->refused;
     PROCESS pid;
 
-    r->init = LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &pid);
-    r->create = LWP_CreateProcess(created, 65536, LWP_MAX_PRIORITY, NULL,
-                                  "created", &r->made);
-    r->dispatch = LWP_DispatchProcess();
-    r->signal = LWP_SignalProcess(&wake_worker);
-    r->nosignal = LWP_NoYieldSignal(&wake_worker);
-    r->wait = LWP_WaitProcess(&created_event);
-    r->destroy = LWP_DestroyProcess(worker_pid);
-    r->current = LWP_CurrentProcess(&r->cur);
+    note_rc(no, "LWP_Init", LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &pid));
+    note_rc(no, "LWP_CreateProcess",
+            LWP_CreateProcess(created, 65536, LWP_MAX_PRIORITY, NULL,
+                              "created", &r->made));
+    note_rc(no, "LWP_DispatchProcess", LWP_DispatchProcess());
+    note_rc(no, "LWP_SignalProcess", LWP_SignalProcess(&wake_worker));
+    note_rc(no, "LWP_NoYieldSignal", LWP_NoYieldSignal(&wake_worker));
+    note_rc(no, "LWP_WaitProcess", LWP_WaitProcess(&created_event));
+    note_rc(no, "LWP_DestroyProcess", LWP_DestroyProcess(worker_pid));
+    note_rc(no, "LWP_CurrentProcess", LWP_CurrentProcess(&r->cur));
     r->this = LWP_ThisProcess();
-    r->qwait = LWP_QWait();
-    r->index = LWP_Index();
-    r->terminate = LWP_TerminateProcessSupport();
+    note_rc(no, "LWP_QWait", LWP_QWait());
+    note_rc(no, "LWP_Index", LWP_Index());
+    note_rc(no, "LWP_TerminateProcessSupport", LWP_TerminateProcessSupport());
     return NULL;
 }
 
@@ -102,22 +141,10 @@ Test(thread_check, lwp_calls_refuse_and_nothing_runs_there)
 {
     struct lwp_calls r;
 
-    start_worker();
-    memset(&r, 0x55, sizeof(r));
-    on_other_thread(call_lwp, &r);
-    cr_assert_eq(r.init, LWP_ETHREAD);
-    cr_assert_eq(r.create, LWP_ETHREAD);
-    cr_assert_eq(r.dispatch, LWP_ETHREAD);
-    cr_assert_eq(r.signal, LWP_ETHREAD);
-    cr_assert_eq(r.nosignal, LWP_ETHREAD);
-    cr_assert_eq(r.wait, LWP_ETHREAD);
-    cr_assert_eq(r.destroy, LWP_ETHREAD);
-    cr_assert_eq(r.current, LWP_ETHREAD);
+    call_from_other_thread(call_lwp, &r, sizeof(r), &r.refused);
+    assert_all_refused(&r.refused, 11);
     cr_assert_null(r.cur);
     cr_assert_null(r.this);
-    cr_assert_eq(r.qwait, LWP_ETHREAD);
-    cr_assert_eq(r.index, LWP_ETHREAD);
-    cr_assert_eq(r.terminate, LWP_ETHREAD);
     cr_assert_eq(worker_runs + created_runs + wrong_thread_runs, 0);
 
     /* The runtime is intact on its own thread: the worker is still
@@ -130,28 +157,29 @@ Test(thread_check, lwp_calls_refuse_and_nothing_runs_there)
 /* ---- IOMGR and Preempt ---- */
 
 struct io_calls {
-    int select, waitio, sleep, init, signal, cancel_signal, finalize;
-    int poll, cancel, pre_init, pre_end, pre_set;
+    struct refusals refused;
+    int poll, cancel;
 };
 
 static void *call_io(void *arg)
 {
     struct io_calls *r = arg;
+    struct refusals *no = &r->refused;
     struct timeval tv = {0, 1000};
     struct timeval slice = {0, 1000};
 
-    r->select = IOMGR_Select(0, NULL, NULL, NULL, &tv);
-    r->waitio = IOMGR_WaitIO(0, IOMGR_READ, &tv);
-    r->sleep = IOMGR_Sleep(1);
-    r->init = IOMGR_Initialize();
-    r->signal = IOMGR_Signal(SIGUSR1, &wake_worker);
-    r->cancel_signal = IOMGR_CancelSignal(SIGUSR1);
-    r->finalize = IOMGR_Finalize();
+    note_rc(no, "IOMGR_Select", IOMGR_Select(0, NULL, NULL, NULL, &tv));
+    note_rc(no, "IOMGR_WaitIO", IOMGR_WaitIO(0, IOMGR_READ, &tv));
+    note_rc(no, "IOMGR_Sleep", IOMGR_Sleep(1));
+    note_rc(no, "IOMGR_Initialize", IOMGR_Initialize());
+    note_rc(no, "IOMGR_Signal", IOMGR_Signal(SIGUSR1, &wake_worker));
+    note_rc(no, "IOMGR_CancelSignal", IOMGR_CancelSignal(SIGUSR1));
+    note_rc(no, "IOMGR_Finalize", IOMGR_Finalize());
     r->poll = IOMGR_Poll();
     r->cancel = IOMGR_Cancel(worker_pid);
-    r->pre_init = PRE_InitPreempt(&slice);
-    r->pre_end = PRE_EndPreempt();
-    r->pre_set = PRE_SetSignal(SIGUSR2);
+    note_rc(no, "PRE_InitPreempt", PRE_InitPreempt(&slice));
+    note_rc(no, "PRE_EndPreempt", PRE_EndPreempt());
+    note_rc(no, "PRE_SetSignal", PRE_SetSignal(SIGUSR2));
     return NULL;
 }
 
@@ -160,21 +188,10 @@ Test(thread_check, iomgr_and_preempt_calls_refuse)
     struct io_calls r;
     struct sigaction sa;
 
-    start_worker();
-    memset(&r, 0x55, sizeof(r));
-    on_other_thread(call_io, &r);
-    cr_assert_eq(r.select, LWP_ETHREAD);
-    cr_assert_eq(r.waitio, LWP_ETHREAD);
-    cr_assert_eq(r.sleep, LWP_ETHREAD);
-    cr_assert_eq(r.init, LWP_ETHREAD);
-    cr_assert_eq(r.signal, LWP_ETHREAD);
-    cr_assert_eq(r.cancel_signal, LWP_ETHREAD);
-    cr_assert_eq(r.finalize, LWP_ETHREAD);
+    call_from_other_thread(call_io, &r, sizeof(r), &r.refused);
+    assert_all_refused(&r.refused, 10);
     cr_assert_eq(r.poll, 0, "nothing polled");
     cr_assert_eq(r.cancel, -1);
-    cr_assert_eq(r.pre_init, LWP_ETHREAD);
-    cr_assert_eq(r.pre_end, LWP_ETHREAD);
-    cr_assert_eq(r.pre_set, LWP_ETHREAD);
     cr_assert_eq(sigaction(SIGALRM, NULL, &sa), 0);
     cr_assert_eq(sa.sa_handler, SIG_DFL, "no preemption timer started");
     cr_assert_eq(worker_runs + wrong_thread_runs, 0);
@@ -322,20 +339,6 @@ static void fault_on_other_thread(void)
 
 Test(thread_check, a_fault_on_another_thread_is_not_swallowed)
 {
-    int status = 0;
-    pid_t pid;
-
     start_worker();
-    pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0)
-        fault_on_other_thread();
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(!WIFSIGNALED(status) || WTERMSIG(status) != SIGALRM,
-              "the fault was re-run until the alarm");
-    /* Killed by the fault, or a sanitizer's report of it and exit(1). */
-    if (WIFSIGNALED(status))
-        cr_assert_eq(WTERMSIG(status), SIGSEGV);
-    else
-        cr_assert_neq(WEXITSTATUS(status), 0);
+    iot_assert_fault_ends_child(fault_on_other_thread);
 }

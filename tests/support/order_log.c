@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The order log the scheduling-order tests share (see lwp_test.h). */
+/* The order log the scheduling-order tests share, and the LWP_Init
+ * fixture of the LWP and Lock tests (see lwp_test.h). */
 #include <stdarg.h>
 
 #include "../lwp_test.h"
@@ -21,4 +22,19 @@ void lwpt_note(const char *fmt, ...)
 void lwpt_reset(void)
 {
     lwpt_log[0] = '\0';
+}
+
+void lwpt_setup(void)
+{
+    PROCESS main_pid;
+
+    lwpt_reset();
+    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &main_pid),
+                 LWP_SUCCESS);
+}
+
+void lwpt_teardown(void)
+{
+    if (LWP_ThisProcess())
+        LWP_TerminateProcessSupport();
 }
