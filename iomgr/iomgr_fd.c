@@ -8,6 +8,8 @@
  * LWP that wakes, reads, writes and waits again. So when the last waiter
  * leaves, the watcher stays armed until the next loop pass; if the same
  * LWP comes back for the same events before then, nothing is done at all.
+ * The slots left so are kept in an array (m->idle) that a return clears,
+ * so that the pass's clean-up visits only the slots really left idle.
  *
  * The price is doubt. The kernel (epoll) keeps a registration per open
  * file and drops it silently when the file is closed: if the fd was closed
@@ -26,14 +28,21 @@
  *   polled again after 2, 4, ... ticks (each level of the back-off is a
  *   list visited half as often), up to IOMGR_VERIFY_LEVELS, then left to
  *   the sweep. A reused number is so seen within about two milliseconds.
+ *   (A 4 ms tick was tried: it saved no measurable system calls, since a
+ *   busy server's passes are far apart and the timer fires at most once
+ *   a pass, so the shorter wait for a reused number was kept.)
  * - The sweep (iomgr_wait.c) polls, once a second, every fd of the waits
  *   that have lasted a full period, in one poll(2): closed fails them,
  *   ready but not woken registers the fd again (a file swapped under a
  *   registered watcher by another LWP).
- * - Counters per list let a tick skip a list whose entries were all
- *   confirmed by the kernel without looking at them: with the kernel
- *   reporting every fd within a tick, checking costs no system call and
- *   touches no waiter.
+ * - Marking is two stores (the list's entry, the slot's index of it), and
+ *   a confirmation clears the entry: a tick walks only a dense array of
+ *   slot pointers, skips the cleared ones without touching their slots,
+ *   and skips a list whose entries were all confirmed without looking at
+ *   it. With the kernel reporting every fd within a tick, checking costs
+ *   no system call and touches no waiter. The timer stays armed while
+ *   entries exist and is re-armed by its own callback (a mark restarts it
+ *   only when it was idle or waiting for a slower level).
  *
  * libev asserts when epoll_ctl is handed a closed fd, so every fd whose
  * watcher will be handed to the kernel in the next pass is checked first.
@@ -44,6 +53,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "iomgr_internal.h"
@@ -72,15 +82,39 @@ static void fail_waiters(struct iomgr *m, struct iomgr_fd *s, int err)
         iomgr__finish(m, w->req, IOMGR_FAILED, err);
 }
 
+/* Adds s to l; *at (a field of s) becomes 1 + its index. */
+static int list_push(struct iomgr_slot_list *l, struct iomgr_fd *s, int *at)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        struct iomgr_fd **e = realloc(l->e, (size_t)cap * sizeof(*e));
+        if (!e)
+            return -1;
+        l->e = e;
+        l->cap = cap;
+    }
+    l->e[l->n++] = s;
+    l->live++;
+    *at = l->n;
+    return 0;
+}
+
+/* Takes the slot whose field *at is set off l: two stores, no walk. */
+static void list_clear(struct iomgr_slot_list *l, int *at)
+{
+    l->e[*at - 1] = NULL;
+    if (--l->live == 0)
+        l->n = 0; /* none left: nothing for a walk to visit */
+    *at = 0;
+}
+
 /* The kernel is known to watch s (it reported it, or libev is about to
  * register it afresh), or s is no longer armed: its entry, if any, goes
  * stale. */
 static void sure(struct iomgr *m, struct iomgr_fd *s)
 {
-    if (s->unsure) {
-        m->unsure[s->unsure_at].live--;
-        s->unsure = 0;
-    }
+    if (s->unsure)
+        list_clear(&m->unsure[s->unsure_at], &s->unsure);
 }
 
 static void stop_slot(struct iomgr *m, struct iomgr_fd *s)
@@ -169,9 +203,11 @@ static struct iomgr_fd *slot_of(struct iomgr *m, int fd)
         m->nfdchunks = n;
     }
     if (!m->fdchunks[c]) {
-        struct iomgr_fd *chunk = calloc(IOMGR_FD_CHUNK, sizeof(*chunk));
+        struct iomgr_fd *chunk =
+            aligned_alloc(64, IOMGR_FD_CHUNK * sizeof(*chunk));
         if (!chunk)
             return NULL;
+        memset(chunk, 0, IOMGR_FD_CHUNK * sizeof(*chunk));
         for (int i = 0; i < IOMGR_FD_CHUNK; i++)
             ev_io_init(&chunk[i].io, slot_cb, c * IOMGR_FD_CHUNK + i, 0);
         m->fdchunks[c] = chunk;
@@ -263,6 +299,8 @@ int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
     s = slot_of(m, w->fd);
     if (!s)
         return ENOMEM;
+    if (s->idle_at)
+        list_clear(&m->idle, &s->idle_at);
     was_idle = s->head == NULL;
     armed = armed_events(s);
     w->slot = s;
@@ -302,11 +340,9 @@ void iomgr__detach(struct iomgr *m, struct iomgr_watch *w)
     s->nwrite -= !!(w->want & IOMGR_WRITE);
     w->slot = NULL;
     if (!s->head) {
-        if (ev_is_active(&s->io) && !s->on_idle) {
-            s->on_idle = 1;
-            s->idle_next = m->idle;
-            m->idle = s;
-        }
+        if (ev_is_active(&s->io) && !s->idle_at &&
+            list_push(&m->idle, s, &s->idle_at) != 0)
+            stop_slot(m, s); /* out of memory: no lingering */
     } else if (events_of(s) != armed_events(s)) {
         arm(m, s, events_of(s), 0); /* never armed for what nobody wants */
     }
@@ -316,12 +352,16 @@ void iomgr__before_pass(struct iomgr *m)
 {
     struct iomgr_fd *s;
 
-    while ((s = m->idle)) {
-        m->idle = s->idle_next;
-        s->on_idle = 0;
-        if (!s->head)
+    /* Slots whose LWP came back were taken off (unidle): usually all. */
+    for (int i = 0; i < m->idle.n && m->idle.live > 0; i++) {
+        if (!(s = m->idle.e[i]))
+            continue;
+        m->idle.live--;
+        s->idle_at = 0;
+        if (!s->head) /* attach takes it off; this is a safeguard */
             stop_slot(m, s);
     }
+    m->idle.n = 0;
     while ((s = m->dirty)) {
         m->dirty = s->dirty_next;
         s->on_dirty = 0;
@@ -391,23 +431,8 @@ int iomgr__check_poll(struct iomgr *m, int n)
 
 static int push_unsure(struct iomgr *m, int at, struct iomgr_fd *s)
 {
-    struct iomgr_unsure_list *l = &m->unsure[at];
-
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        struct iomgr_unsure_entry *e = realloc(l->e, (size_t)cap * sizeof(*e));
-        if (!e)
-            return -1;
-        l->e = e;
-        l->cap = cap;
-    }
-    if (++m->unsure_seq == 0)
-        m->unsure_seq = 1;
-    l->e[l->n].fd = s->io.fd;
-    l->e[l->n].id = m->unsure_seq;
-    l->n++;
-    l->live++;
-    s->unsure = m->unsure_seq;
+    if (list_push(&m->unsure[at], s, &s->unsure) != 0)
+        return -1;
     s->unsure_at = at;
     return 0;
 }
@@ -437,14 +462,15 @@ static void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
  * taken off the lists meanwhile) and empties it; returns the new n. */
 static int queue_list(struct iomgr *m, int at, int n)
 {
-    struct iomgr_unsure_list *l = &m->unsure[at];
+    struct iomgr_slot_list *l = &m->unsure[at];
 
     for (int i = 0; i < l->n && l->live > 0; i++) {
-        struct iomgr_fd *s = slot_of(m, l->e[i].fd);
+        struct iomgr_fd *s = l->e[i];
 
-        if (s->unsure != l->e[i].id)
-            continue; /* confirmed, or marked again elsewhere */
-        sure(m, s);
+        if (!s)
+            continue; /* confirmed */
+        l->live--;
+        s->unsure = 0;
         if (iomgr__check_room(m, n) != 0)
             continue; /* out of memory: left to the sweep */
         s->unsure_at = at; /* where it was, until resolved */
@@ -474,12 +500,12 @@ static void resolve(struct iomgr *m, struct iomgr_fd *s, int revents)
 /* The next tick at which a list has entries to check, 0 if none. */
 static unsigned int next_tick(const struct iomgr *m)
 {
-    if (m->unsure[0].n || m->unsure[1].n)
+    if (m->unsure[0].live || m->unsure[1].live)
         return m->vtick + 1;
     for (int j = 1; j <= IOMGR_VERIFY_LEVELS; j++) {
         unsigned int period = 1u << j;
 
-        if (m->unsure[SLOW(j)].n)
+        if (m->unsure[SLOW(j)].live)
             return (m->vtick / period + 1) * period;
     }
     return 0;
@@ -535,13 +561,15 @@ void iomgr__fds_term(struct iomgr *m)
     free(m->fdchunks);
     m->fdchunks = NULL;
     m->nfdchunks = 0;
-    m->idle = m->dirty = NULL;
+    m->dirty = NULL;
+    free(m->idle.e);
+    m->idle = (struct iomgr_slot_list){0};
     m->nfired = 0;
     ev_idle_stop(m->loop, &m->kick);
     ev_timer_stop(m->loop, &m->verify);
     for (int i = 0; i < IOMGR_UNSURE_LISTS; i++) {
         free(m->unsure[i].e);
-        m->unsure[i] = (struct iomgr_unsure_list){0};
+        m->unsure[i] = (struct iomgr_slot_list){0};
     }
     free(m->checks);
     free(m->check_who);

@@ -59,29 +59,29 @@ struct iomgr_watch {
 /* One fd's libev watcher, shared by every request waiting on the fd and
  * kept armed for a moment after the last one leaves: an LWP that waits on
  * the same fd again before the next loop pass (the loop of every
- * connection handler) then costs no system call at all. */
+ * connection handler) then costs no system call at all. Two cache lines,
+ * aligned: with many connections a slot is out of the cache whenever its
+ * fd fires or its LWP waits again, and each line is a miss. */
 struct iomgr_fd {
     ev_io io;                 /* first: the callback casts back */
     struct iomgr_watch *head; /* waiters */
     int nread, nwrite;        /* waiters wanting each */
+    /* Armed for its waiters without a system call: 1 + the index of its
+     * entry in a verification list (0: the kernel is known to watch it). */
+    int unsure;
+    int unsure_at;            /* that list */
     int owner;                /* index of the LWP that last attached */
+    int idle_at;              /* 1 + its index in m->idle, or 0 */
+    int on_dirty;             /* on the manager's dirty list */
     struct lwp_pcb *hint;     /* its PCB: only prefetched, may be stale */
-    int on_idle, on_dirty;    /* on the manager's lists */
-    struct iomgr_fd *idle_next, *dirty_next;
-    /* Armed for its waiters without a system call: the id of its entry
-     * in a verification list (0: the kernel is known to watch it). */
-    unsigned int unsure;
-    int unsure_at; /* that list */
-};
+    struct iomgr_fd *dirty_next;
+} __attribute__((aligned(64)));
 
-/* Verification lists (see iomgr_fd.c): entries are (fd, id), valid while
- * the fd's slot still holds that id; `live` counts the valid ones. */
-struct iomgr_unsure_entry {
-    int fd;
-    unsigned int id;
-};
-struct iomgr_unsure_list {
-    struct iomgr_unsure_entry *e;
+/* Lists of slots (see iomgr_fd.c) kept as arrays, not linked through the
+ * slots: an entry is cleared (NULL) when its slot leaves the list, so a
+ * walk touches only the slots still on it; `live` counts those. */
+struct iomgr_slot_list {
+    struct iomgr_fd **e;
     int n, cap, live;
 };
 #define IOMGR_UNSURE_LISTS (2 + IOMGR_VERIFY_LEVELS)
@@ -147,7 +147,8 @@ struct iomgr {
     ev_timer sweep;          /* closed-fd check */
     struct iomgr_fd **fdchunks; /* slot of fd f: fdchunks[f / 256][f % 256] */
     int nfdchunks;
-    struct iomgr_fd *idle;   /* armed, nobody waiting: stopped before a pass */
+    /* Armed, nobody waiting: stopped before the next pass. */
+    struct iomgr_slot_list idle;
     struct iomgr_fd *dirty;  /* (re)armed since the last pass: fds checked */
     int batching;            /* inside the manager's ev_run */
     unsigned int fired_first, nfired;
@@ -158,8 +159,8 @@ struct iomgr {
     int fd_seen;             /* highest fd found open at or above it + 1 */
     ev_idle kick;            /* a pass that failed waiters must not block */
     ev_timer verify;         /* checks the unsure watchers */
-    unsigned int vtick, vnext, unsure_seq;
-    struct iomgr_unsure_list unsure[IOMGR_UNSURE_LISTS];
+    unsigned int vtick, vnext;
+    struct iomgr_slot_list unsure[IOMGR_UNSURE_LISTS];
     struct pollfd *checks;   /* one poll(2) for many fds: */
     void **check_who;        /* what each entry stands for */
     int check_cap;
