@@ -60,7 +60,10 @@ static void run_loop(struct iomgr *m, int flags)
     m->batching = 1;
     ev_run(m->loop, flags);
     iomgr__after_pass(m);
-    m->last_pass = ev_now(m->loop);
+    /* The clock pass_due reads: ev_now() is derived from the monotonic
+     * clock with an offset libev calibrates only now and then, and an
+     * offset above the period would make every turn look due. */
+    m->last_pass = ev_time();
     note_loop_time(m);
     iomgr__run_softsigs(m);
 }

@@ -15,6 +15,9 @@
 #include <lwp/iomgr.h>
 #include <lwp/lwp.h>
 
+/* Non-zero under valgrind (support/valgrind_probe.c). */
+int lwpt_under_valgrind(void);
+
 /* Priority of the LWPs a test starts: above the main LWP, so each runs as
  * soon as it is runnable and the main LWP resumes only when all wait. */
 #define IOT_HIGH (LWP_NORMAL_PRIORITY + 1)

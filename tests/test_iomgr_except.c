@@ -421,17 +421,22 @@ static void stop_cswitch(void)
 Test(iomgr_turns, manager_does_not_poll_at_every_turn)
 {
     unsigned int it0, passes;
+    double t0, allowed;
 
     init_with_loop(0);
     start_cswitch();
     it0 = ev_iteration(own_loop);
+    t0 = iot_now();
     cswitch_rounds(ROUNDS);
     passes = ev_iteration(own_loop) - it0;
+    /* At most one pass per IOMGR_BUSY_POLL_SECONDS (0.1 ms) of the pair's
+     * run, give or take the passes at its ends; it was one per turn, two
+     * a round. Wall time only widens the bound (valgrind, a loaded
+     * machine), so the check holds there and stays strict natively. */
+    allowed = (iot_now() - t0) / 1e-4 + 10;
     cr_assert_eq(out_of_turn, 0, "the pair alternates exactly");
-    /* It polled twice a round (once per turn); now at most once per
-     * IOMGR_BUSY_POLL_SECONDS of the pair's run. */
-    cr_assert_lt(passes, ROUNDS / 4, "%u passes in %d rounds", passes,
-                 ROUNDS);
+    cr_assert_lt(passes, allowed, "%u passes in %d rounds (%.0f allowed)",
+                 passes, ROUNDS, allowed);
     stop_cswitch();
     drop_loop();
 }
