@@ -18,6 +18,12 @@
 /* Non-zero under valgrind (support/valgrind_probe.c). */
 int lwpt_under_valgrind(void);
 
+/* test_preempt binary (test_preempt.c): runs n (at most 3) preemptible
+ * CPU-bound LWPs at prio for `seconds` of wall time and waits for them;
+ * preemption must be on. lwpt_hog_count(i) is how far hog i counted. */
+void lwpt_run_hogs(int n, int prio, double seconds);
+unsigned long lwpt_hog_count(int i);
+
 /* Priority of the LWPs a test starts: above the main LWP, so each runs as
  * soon as it is runnable and the main LWP resumes only when all wait. */
 #define IOT_HIGH (LWP_NORMAL_PRIORITY + 1)

@@ -143,19 +143,33 @@ static void hog(void *arg)
         LWP_NoYieldSignal(&hogs_done);
 }
 
-static void run_hogs(double seconds, int signo)
+void lwpt_run_hogs(int n, int prio, double seconds)
 {
     PROCESS p;
 
+    cr_assert_leq(n, NHOGS);
     hog_seconds = seconds;
-    hogs_left = NHOGS;
-    cr_assert_eq(PRE_SetSignal(signo), LWP_SUCCESS);
-    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
-    for (int i = 0; i < NHOGS; i++)
-        cr_assert_eq(LWP_CreateProcess(hog, 0, PRIO_WORK, (void *)(intptr_t)i,
+    hogs_left = n;
+    hogs_stop = 0;
+    for (int i = 0; i < n; i++) {
+        hog_count[i] = 0;
+        cr_assert_eq(LWP_CreateProcess(hog, 0, prio, (void *)(intptr_t)i,
                                        "hog", &p),
                      LWP_SUCCESS);
+    }
     cr_assert_eq(LWP_WaitProcess(&hogs_done), LWP_SUCCESS);
+}
+
+unsigned long lwpt_hog_count(int i)
+{
+    return hog_count[i];
+}
+
+static void run_hogs(double seconds, int signo)
+{
+    cr_assert_eq(PRE_SetSignal(signo), LWP_SUCCESS);
+    cr_assert_eq(PRE_InitPreempt((struct timeval *)&one_ms), LWP_SUCCESS);
+    lwpt_run_hogs(NHOGS, PRIO_WORK, seconds);
 }
 
 Test(preempt, cpu_bound_lwps_of_one_priority_all_progress, .timeout = 20)

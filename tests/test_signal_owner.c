@@ -50,40 +50,15 @@ static void iomgr_delivers(int signo)
 /* ---- Preemption demonstrably on: two CPU-bound LWPs both run ---- */
 
 #define NHOGS 2
-static volatile unsigned long hog_count[NHOGS];
-static volatile int hogs_stop;
-static int hogs_left;
-static char hogs_done;
-
-static void hog(void *arg)
-{
-    int me = (int)(intptr_t)arg;
-    double end = iot_now() + 0.15;
-
-    PRE_PreemptMe();
-    while (!hogs_stop) {
-        hog_count[me]++;
-        if ((hog_count[me] & 1023) == 0 && iot_now() > end)
-            hogs_stop = 1;
-    }
-    if (--hogs_left == 0)
-        LWP_NoYieldSignal(&hogs_done);
-}
 
 /* Without preemption the first hog runs to the end and the second never
  * counts. */
 static void assert_preemption_works(void)
 {
-    PROCESS p;
-
-    hogs_left = NHOGS;
+    lwpt_run_hogs(NHOGS, PRIO_HOG, 0.15);
     for (int i = 0; i < NHOGS; i++)
-        cr_assert_eq(LWP_CreateProcess(hog, 0, PRIO_HOG, (void *)(intptr_t)i,
-                                       "hog", &p),
-                     LWP_SUCCESS);
-    cr_assert_eq(LWP_WaitProcess(&hogs_done), LWP_SUCCESS);
-    for (int i = 0; i < NHOGS; i++)
-        cr_assert_gt(hog_count[i], 0, "hog %d never ran: no preemption", i);
+        cr_assert_gt(lwpt_hog_count(i), 0, "hog %d never ran: no preemption",
+                     i);
 }
 
 /* ---- Preemption first ---- */
