@@ -104,14 +104,9 @@ static int pass_due(const struct iomgr *m)
  * costs the LWPs that share priority 0 with it no switch at all. */
 static void park(struct iomgr *m)
 {
-    struct lwp_runtime *rt = lwp__rt;
-    struct lwp_pcb *self = rt->current;
-
-    if (--self->qpending >= 0)
-        return; /* a program's LWP_QSignal of the manager was pending */
-    self->qwaiting = 1;
     m->parked = 1;
-    lwp__block(rt);
+    /* At once if a program's LWP_QSignal of the manager was pending. */
+    (void)LWP_QWait();
     m->parked = 0;
 }
 

@@ -207,8 +207,8 @@ static inline void iomgr__unpark(struct iomgr *m)
 void iomgr__run_softsigs(struct iomgr *m);
 
 /* ---- iomgr_fd.c ---- */
-/* Add w to the waiters of w->fd (arming its watcher as needed); -1 when
- * out of memory. */
+/* Add w to the waiters of w->fd (arming its watcher as needed); 0, ENOMEM,
+ * or EBADF for a number that cannot be open. */
 int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner);
 void iomgr__detach(struct iomgr *m, struct iomgr_watch *w);
 /* Before each loop pass: disarm idle watchers, and check the fds of the

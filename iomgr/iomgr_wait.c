@@ -226,7 +226,6 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
 
     r->pcb = cur;
     r->state = IOMGR_WAITING;
-    r->err = 0;
     r->timed = 0;
     r->err = start_watchers(m, r, cur->index);
     if (r->err) {

@@ -410,10 +410,8 @@ void ReleaseReadLock(struct Lock *lock)
      * last read release must not wake anyone (nobody could get in) nor go
      * through Lock_ReleaseW, which would forget who holds the write lock
      * and make its own ReleaseWriteLock abort. */
-    if (lwp_unlikely(lock->readers_reading == FIELD_MAX) &&
-        wide_down(&lock->readers_reading))
-        return; /* 255 or more readers are left */
-    if (!--lock->readers_reading && lock->wait_states &&
+    count_down(&lock->readers_reading);
+    if (!lock->readers_reading && lock->wait_states &&
         !(lock->excl_locked & WRITE_LOCK))
         Lock_ReleaseW(lock);
 }
