@@ -191,3 +191,9 @@ void lwp__ft_timer_now(struct timeval *tv)
     tv->tv_sec = (time_t)(ns / NS_PER_SEC);
     tv->tv_usec = (suseconds_t)((ns % NS_PER_SEC) / NS_PER_USEC);
 }
+
+unsigned long long FT_MonotonicMicros(void)
+{
+    int64_t ns = lwp__ft_mono_ns();
+    return ns > 0 ? (unsigned long long)ns / 1000u : 0;
+}

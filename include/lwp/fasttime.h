@@ -50,6 +50,11 @@ LWP_EXPORT int FT_AGetTimeOfDay(struct timeval *tv, struct timezone *tz);
 /* Seconds part of the approximate time. */
 LWP_EXPORT unsigned int FT_ApproxTime(void);
 
+/* Not in Coda: microseconds on the monotonic clock (CLOCK_MONOTONIC, never
+ * steps back; its zero is arbitrary). For intervals and deadlines; the RPC
+ * layer stamps packets with it. Never fails: 0 only if the clock does. */
+LWP_EXPORT unsigned long long FT_MonotonicMicros(void);
+
 #ifdef __cplusplus
 }
 #endif

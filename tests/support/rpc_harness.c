@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* A test server and client helpers over the public RPC2 API. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <lwp/iomgr.h>
+
+#include "rpc_test.h"
+
+RPC2_EncryptionKey rpct_secret = {'s', 'e', 'c', 'r', 'e', 't', '!', '!'};
+unsigned long rpct_executions;
+unsigned long rpct_binds;
+unsigned long rpct_authfails;
+static unsigned long op_counts[8];
+
+static long get_keys(RPC2_Integer *auth, RPC2_CountedBS *cident,
+                     RPC2_EncryptionKey secret, RPC2_EncryptionKey session)
+{
+    (void)auth;
+    if (cident) {
+        memcpy(secret, rpct_secret, RPC2_KEYSIZE);
+    }
+    memset(session, 0x5a, RPC2_KEYSIZE);
+    return 0;
+}
+
+static long auth_fail(RPC2_Integer auth, RPC2_CountedBS *cident,
+                      RPC2_Integer enc, RPC2_HostIdent *host,
+                      RPC2_PortIdent *port)
+{
+    (void)auth, (void)cident, (void)enc, (void)host, (void)port;
+    rpct_authfails++;
+    return 0;
+}
+
+static uint32_t body_u32(const RPC2_PacketBuffer *pb)
+{
+    uint32_t v = 0;
+    if (pb->Header.BodyLength >= 4) {
+        memcpy(&v, pb->Body, 4);
+    }
+    return ntohl(v);
+}
+
+static void answer(RPC2_Handle h, RPC2_PacketBuffer *req)
+{
+    RPC2_PacketBuffer *rep = NULL;
+    int32_t op = req->Header.Opcode;
+    size_t len = op == RPCT_OP_COUNT ? 4 : req->Header.BodyLength;
+
+    rpct_executions++;
+    if (op > 0 && op < 8) {
+        op_counts[op]++;
+    }
+    if (op == RPCT_OP_SLEEP) {
+        struct timeval tv = {0, (suseconds_t)body_u32(req) * 1000};
+        tv.tv_sec = tv.tv_usec / 1000000;
+        tv.tv_usec %= 1000000;
+        IOMGR_Select(0, NULL, NULL, NULL, &tv);
+    }
+    cr_assert_eq(RPC2_AllocBuffer((long)len, &rep), RPC2_SUCCESS);
+    if (op == RPCT_OP_COUNT) {
+        uint32_t n = htonl((uint32_t)op_counts[RPCT_OP_ECHO]);
+        memcpy(rep->Body, &n, 4);
+    } else {
+        memcpy(rep->Body, req->Body, len);
+    }
+    rep->Header.ReturnCode = op == RPCT_OP_FAIL ? (RPC2_Integer)body_u32(req) : 0;
+    RPC2_SendResponse(h, rep);
+    RPC2_FreeBuffer(&rep);
+}
+
+static void server_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        RPC2_Handle h;
+        RPC2_PacketBuffer *req = NULL;
+        long rc = RPC2_GetRequest(NULL, &h, &req, NULL, get_keys, RPC2_XOR,
+                                  auth_fail);
+        if (rc != RPC2_SUCCESS) {
+            return; /* RPC2_Finalize */
+        }
+        if (req->Header.Opcode == RPC2_NEWCONNECTION) {
+            cr_assert_eq(RPC2_Enable(h), RPC2_SUCCESS);
+            rpct_binds++;
+        } else {
+            answer(h, req);
+        }
+        RPC2_FreeBuffer(&req);
+    }
+}
+
+uint16_t rpct_init(long retries, long keepalive_ms)
+{
+    PROCESS main_pid;
+    RPC2_PortIdent port = {.Tag = RPC2_PORTBYINETNUMBER};
+    RPC2_SubsysIdent subsys = {.Tag = RPC2_SUBSYSBYID};
+    struct timeval ka = {keepalive_ms / 1000, (keepalive_ms % 1000) * 1000};
+    RPC2_HostIdent local = {.Tag = RPC2_HOSTBYINETADDR};
+
+    rpct_executions = rpct_binds = rpct_authfails = 0;
+    memset(op_counts, 0, sizeof op_counts);
+    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &main_pid),
+                 LWP_SUCCESS);
+    local.Value.InetAddress.s_addr = htonl(INADDR_LOOPBACK);
+    RPC2_setbindaddr(&local);
+    cr_assert_eq(RPC2_Init(RPC2_VERSION, NULL, &port, retries,
+                           keepalive_ms ? &ka : NULL),
+                 RPC2_SUCCESS);
+    subsys.Value.SubsysId = RPCT_SUBSYS;
+    cr_assert_eq(RPC2_Export(&subsys), RPC2_SUCCESS);
+    return port.Value.InetPortNumber;
+}
+
+void rpct_start_servers(int n)
+{
+    for (int i = 0; i < n; i++) {
+        PROCESS pid;
+        cr_assert_eq(LWP_CreateProcess(server_main, 65536, LWP_NORMAL_PRIORITY,
+                                       NULL, "server", &pid),
+                     LWP_SUCCESS);
+    }
+}
+
+void rpct_fini(void)
+{
+    cr_assert_eq(RPC2_Finalize(), RPC2_SUCCESS);
+    RPC2_setbindaddr(NULL);
+    LWP_TerminateProcessSupport();
+}
+
+long rpct_bind(uint16_t port, int32_t level, const RPC2_EncryptionKey *secret,
+               RPC2_Handle *h)
+{
+    RPC2_HostIdent host = {.Tag = RPC2_HOSTBYINETADDR};
+    RPC2_PortIdent p = {.Tag = RPC2_PORTBYINETNUMBER};
+    RPC2_SubsysIdent subsys = {.Tag = RPC2_SUBSYSBYID};
+    RPC2_EncryptionKey key;
+    RPC2_CountedBS ident = {5, (RPC2_ByteSeq) "tester"};
+    RPC2_BindParms bp = {.SecurityLevel = level,
+                         .EncryptionType = RPC2_XOR,
+                         .SharedSecret = &key,
+                         .ClientIdent = &ident};
+
+    memcpy(key, secret ? *secret : rpct_secret, RPC2_KEYSIZE);
+    host.Value.InetAddress.s_addr = htonl(INADDR_LOOPBACK);
+    p.Value.InetPortNumber = port;
+    subsys.Value.SubsysId = RPCT_SUBSYS;
+    return RPC2_NewBinding(&host, &p, &subsys, &bp, h);
+}
+
+long rpct_call(RPC2_Handle h, int32_t op, const void *body, size_t len,
+               RPC2_PacketBuffer **reply, const struct timeval *patience)
+{
+    RPC2_PacketBuffer *req = NULL;
+    struct timeval pat;
+    long rc;
+
+    cr_assert_eq(RPC2_AllocBuffer((long)len, &req), RPC2_SUCCESS);
+    memcpy(req->Body, body, len);
+    req->Header.Opcode = op;
+    if (patience) {
+        pat = *patience;
+    }
+    rc = RPC2_MakeRPC(h, req, NULL, reply, patience ? &pat : NULL, 1);
+    RPC2_FreeBuffer(&req);
+    return rc;
+}

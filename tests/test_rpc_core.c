@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* The RPC runtime end to end on 127.0.0.1: binds at every level, calls,
+ * error codes. Client and server share one process and one RPC instance. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "rpc_test.h"
+
+static uint16_t port;
+
+static void setup(void)
+{
+    port = rpct_init(-1, 0);
+    rpct_start_servers(2);
+}
+
+static void teardown(void)
+{
+    rpct_fini();
+}
+
+TestSuite(rpc_core, .init = setup, .fini = teardown, .timeout = 30);
+
+static void bind_and_echo(int32_t level)
+{
+    RPC2_Handle h = 0;
+    RPC2_PacketBuffer *rep = NULL;
+    char msg[64];
+
+    cr_assert_eq(rpct_bind(port, level, NULL, &h), RPC2_SUCCESS);
+    cr_assert_geq(h, 256);
+    for (int i = 0; i < 10; i++) {
+        snprintf(msg, sizeof msg, "call %d at level %d", i, level);
+        cr_assert_eq(rpct_call(h, RPCT_OP_ECHO, msg, sizeof msg, &rep, NULL),
+                     RPC2_SUCCESS);
+        cr_assert_eq(rep->Header.ReturnCode, 0);
+        cr_assert_eq(rep->Header.BodyLength, sizeof msg);
+        cr_assert_arr_eq(rep->Body, msg, sizeof msg);
+        RPC2_FreeBuffer(&rep);
+    }
+    cr_assert_eq(RPC2_Unbind(h), RPC2_SUCCESS);
+}
+
+Test(rpc_core, openkimono_bind_and_calls) { bind_and_echo(RPC2_OPENKIMONO); }
+Test(rpc_core, authonly_bind_and_calls) { bind_and_echo(RPC2_AUTHONLY); }
+Test(rpc_core, headersonly_bind_and_calls) { bind_and_echo(RPC2_HEADERSONLY); }
+Test(rpc_core, secure_bind_and_calls) { bind_and_echo(RPC2_SECURE); }
+
+Test(rpc_core, reply_codes_are_translated_both_ways)
+{
+    RPC2_Handle h;
+    RPC2_PacketBuffer *rep = NULL;
+    uint32_t codes[][2] = {{ENOENT, ENOENT}, {EDEADLK, EDEADLK},
+                           {ETIMEDOUT, ETIMEDOUT}, {9999, 4711}};
+
+    cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &h), RPC2_SUCCESS);
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        uint32_t v = htonl(codes[i][0]);
+        cr_assert_eq(rpct_call(h, RPCT_OP_FAIL, &v, 4, &rep, NULL),
+                     RPC2_SUCCESS);
+        cr_assert_eq(rep->Header.ReturnCode, (RPC2_Integer)codes[i][1],
+                     "code %u", codes[i][0]);
+        RPC2_FreeBuffer(&rep);
+    }
+}
+
+Test(rpc_core, calls_of_0_to_4000_bytes)
+{
+    RPC2_Handle h;
+    RPC2_PacketBuffer *rep = NULL;
+    static uint8_t buf[4236];
+
+    for (size_t i = 0; i < sizeof buf; i++) {
+        buf[i] = (uint8_t)(i * 7);
+    }
+    cr_assert_eq(rpct_bind(port, RPC2_AUTHONLY, NULL, &h), RPC2_SUCCESS);
+    size_t sizes[] = {0, 1, 3, 4, 64, 1000, 1500, 4000, 4236};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        cr_assert_eq(rpct_call(h, RPCT_OP_ECHO, buf, sizes[i], &rep, NULL),
+                     RPC2_SUCCESS, "size %zu", sizes[i]);
+        cr_assert_eq(rep->Header.BodyLength, sizes[i]);
+        cr_assert_arr_eq(rep->Body, buf, sizes[i]);
+        RPC2_FreeBuffer(&rep);
+    }
+}
+
+Test(rpc_core, patience_times_out_and_the_connection_keeps_working)
+{
+    RPC2_Handle h;
+    RPC2_PacketBuffer *rep = NULL;
+    struct timeval pat = {0, 100000}, t0, t1;
+    uint32_t ms = htonl(600);
+
+    cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &h), RPC2_SUCCESS);
+    gettimeofday(&t0, NULL);
+    cr_assert_eq(rpct_call(h, RPCT_OP_SLEEP, &ms, 4, &rep, &pat), RPC2_TIMEOUT);
+    gettimeofday(&t1, NULL);
+    double took = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_usec - t0.tv_usec) * 1e-6;
+    /* F4: the time bomb itself wakes the caller, not the next retry. */
+    cr_assert(took >= 0.09 && took < 0.5, "took %.3f s", took);
+    cr_assert_null(rep);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(rpct_call(h, RPCT_OP_ECHO, "again", 5, &rep, NULL),
+                     RPC2_SUCCESS);
+        cr_assert_arr_eq(rep->Body, "again", 5);
+        RPC2_FreeBuffer(&rep);
+    }
+}
+
+Test(rpc_core, busy_keeps_a_slow_call_alive_past_the_dead_peer_time)
+{
+    /* Keepalive 2 s: a silent peer is dead after about 1 s. */
+    rpct_fini();
+    port = rpct_init(-1, 2000);
+    rpct_start_servers(1);
+    RPC2_Handle h;
+    RPC2_PacketBuffer *rep = NULL;
+    uint32_t ms = htonl(2500);
+
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h), RPC2_SUCCESS);
+    cr_assert_eq(rpct_call(h, RPCT_OP_SLEEP, &ms, 4, &rep, NULL), RPC2_SUCCESS);
+    RPC2_FreeBuffer(&rep);
+    cr_assert_gt(rpc2_Sent.Busies, 0);
+    cr_assert_eq(rpct_executions, 1);
+}
+
+Test(rpc_core, wrong_key_is_refused)
+{
+    RPC2_EncryptionKey bad = {'w', 'r', 'o', 'n', 'g', 'k', 'e', 'y'};
+    RPC2_Handle h = 77;
+
+    rpct_fini();
+    port = rpct_init(-1, 2000);
+    /* The refused bind keeps one server LWP waiting for its INIT3 until the
+     * server's time bomb: the next bind needs another. */
+    rpct_start_servers(2);
+    struct timeval t0, t1;
+    gettimeofday(&t0, NULL);
+    cr_assert_eq(rpct_bind(port, RPC2_SECURE, &bad, &h), RPC2_NOTAUTHENTICATED);
+    gettimeofday(&t1, NULL);
+    /* Two undecryptable INIT2s (the server resends after ~0.1 s), not the
+     * 2 s time bomb. */
+    cr_assert_lt(t1.tv_sec - t0.tv_sec + (t1.tv_usec - t0.tv_usec) * 1e-6, 1.5);
+    cr_assert_eq(h, 0);
+    cr_assert_eq(rpct_binds, 0);
+    cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &h), RPC2_SUCCESS);
+}
+
+Test(rpc_core, newbinding_argument_errors)
+{
+    RPC2_HostIdent host = {.Tag = RPC2_HOSTBYINETADDR};
+    RPC2_PortIdent p = {.Tag = RPC2_PORTBYINETNUMBER};
+    RPC2_SubsysIdent s = {.Tag = RPC2_SUBSYSBYID};
+    RPC2_BindParms bp = {.SecurityLevel = RPC2_SECURE,
+                         .EncryptionType = RPC2_XOR};
+    RPC2_Handle h = 5;
+
+    host.Value.InetAddress.s_addr = htonl(INADDR_LOOPBACK);
+    p.Value.InetPortNumber = port;
+    s.Value.SubsysId = RPCT_SUBSYS;
+    cr_assert_eq(RPC2_NewBinding(&host, &p, &s, &bp, NULL), RPC2_FAIL);
+    cr_assert_eq(RPC2_NewBinding(&host, &p, &s, &bp, &h), RPC2_FAIL); /* no secret */
+    cr_assert_eq(h, 0);
+    bp.SecurityLevel = 1;
+    cr_assert_eq(RPC2_NewBinding(&host, &p, &s, &bp, &h), RPC2_FAIL);
+    bp.SecurityLevel = RPC2_OPENKIMONO;
+    bp.SideEffectType = SMARTFTP;
+    cr_assert_eq(RPC2_NewBinding(&host, &p, &s, &bp, &h), RPC2_FAIL);
+    bp.SideEffectType = 0;
+    s.Tag = RPC2_SUBSYSBYNAME;
+    cr_assert_eq(RPC2_NewBinding(&host, &p, &s, &bp, &h), RPC2_FAIL);
+    s.Tag = RPC2_SUBSYSBYID;
+    host.Tag = RPC2_DUMMYHOST;
+    cr_assert_eq(RPC2_NewBinding(&host, &p, &s, &bp, &h), RPC2_FAIL);
+}
+
+Test(rpc_core, bind_to_an_unexported_subsystem_is_naked)
+{
+    RPC2_SubsysIdent s = {.Tag = RPC2_SUBSYSBYID};
+    RPC2_Handle h;
+
+    s.Value.SubsysId = RPCT_SUBSYS;
+    cr_assert_eq(RPC2_DeExport(&s), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_DeExport(&s), RPC2_BADSERVER);
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h), RPC2_NAKED);
+    cr_assert_eq(RPC2_Export(&s), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_Export(&s), RPC2_DUPLICATESERVER);
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h), RPC2_SUCCESS);
+}
+
+Test(rpc_core, makerpc_errors)
+{
+    RPC2_Handle h;
+    RPC2_PacketBuffer *req = NULL, *rep = (RPC2_PacketBuffer *)1;
+    SE_Descriptor sd;
+
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_AllocBuffer(8, &req), RPC2_SUCCESS);
+    req->Header.Opcode = RPCT_OP_ECHO;
+    cr_assert_eq(RPC2_MakeRPC(h + 1, req, NULL, &rep, NULL, 0),
+                 RPC2_NOCONNECTION);
+    cr_assert_null(rep);
+    cr_assert_eq(RPC2_MakeRPC(h, req, NULL, NULL, NULL, 0), RPC2_FAIL);
+    cr_assert_eq(RPC2_MakeRPC(h, NULL, NULL, &rep, NULL, 0), RPC2_FAIL);
+    cr_assert_eq(RPC2_MakeRPC(h, req, &sd, &rep, NULL, 0), RPC2_SEFAIL2);
+    req->Header.BodyLength = 100000;
+    cr_assert_eq(RPC2_MakeRPC(h, req, NULL, &rep, NULL, 0), RPC2_FAIL);
+    req->Header.BodyLength = 8;
+    cr_assert_eq(RPC2_MakeRPC(h, req, NULL, &rep, NULL, 0), RPC2_SUCCESS);
+    RPC2_FreeBuffer(&rep);
+    RPC2_FreeBuffer(&req);
+}
+
+Test(rpc_core, allocbuffer_limits)
+{
+    RPC2_PacketBuffer *pb = (RPC2_PacketBuffer *)1;
+
+    cr_assert_eq(RPC2_AllocBuffer(4500, &pb), RPC2_FAIL); /* F1 */
+    cr_assert_null(pb);
+    cr_assert_eq(RPC2_AllocBuffer(-1, &pb), RPC2_FAIL);
+    cr_assert_eq(RPC2_AllocBuffer(4500 - (long)sizeof(RPC2_PacketBuffer), &pb),
+                 RPC2_SUCCESS);
+    cr_assert_eq(pb->Header.BodyLength, 4500 - sizeof(RPC2_PacketBuffer));
+    cr_assert_eq(RPC2_FreeBuffer(&pb), RPC2_SUCCESS);
+    cr_assert_null(pb);
+    cr_assert_eq(RPC2_FreeBuffer(&pb), RPC2_SUCCESS);
+}
+
+Test(rpc_core, server_call_errors)
+{
+    RPC2_PacketBuffer *pb = NULL;
+    RPC2_Handle h, ch;
+    RPC2_RequestFilter f = {.FromWhom = ONESUBSYS, .OldOrNew = OLDORNEW};
+    struct timeval pat = {0, 50000};
+
+    cr_assert_eq(RPC2_SendResponse(12345, NULL), RPC2_NOCONNECTION);
+    cr_assert_eq(RPC2_Enable(12345), RPC2_NOCONNECTION);
+    cr_assert_eq(RPC2_Unbind(12345), RPC2_NOCONNECTION);
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &ch), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_Enable(ch), RPC2_FAIL); /* a client connection */
+    cr_assert_eq(RPC2_SendResponse(ch, NULL), RPC2_NOTWORKER);
+    f.ConnOrSubsys.SubsysId = 999;
+    cr_assert_eq(RPC2_GetRequest(&f, &h, &pb, NULL, NULL, 0, NULL),
+                 RPC2_BADFILTER);
+    f.FromWhom = ONECONN;
+    f.ConnOrSubsys.WhichConn = ch;
+    cr_assert_eq(RPC2_GetRequest(&f, &h, &pb, NULL, NULL, 0, NULL),
+                 RPC2_BADFILTER);
+    f.FromWhom = 5;
+    cr_assert_eq(RPC2_GetRequest(&f, &h, &pb, NULL, NULL, 0, NULL),
+                 RPC2_BADFILTER);
+    f.FromWhom = ONESUBSYS;
+    f.ConnOrSubsys.SubsysId = RPCT_SUBSYS;
+    f.OldOrNew = OLD;
+    cr_assert_eq(RPC2_GetRequest(&f, &h, &pb, &pat, NULL, 0, NULL),
+                 RPC2_TIMEOUT);
+    cr_assert_eq(RPC2_GetRequest(&f, NULL, &pb, &pat, NULL, 0, NULL),
+                 RPC2_FAIL);
+}
+
+Test(rpc_core, peer_info_pointers_colour_and_lamport)
+{
+    RPC2_Handle h;
+    RPC2_PeerInfo pi;
+    char *pp = NULL;
+    RPC2_Integer col = 0;
+    unsigned long rtt, var;
+
+    cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &h), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_GetPeerInfo(h, &pi), RPC2_SUCCESS);
+    cr_assert_eq(pi.RemoteHost.Tag, RPC2_HOSTBYINETADDR);
+    cr_assert_eq(pi.RemoteHost.Value.InetAddress.s_addr, htonl(INADDR_LOOPBACK));
+    cr_assert_eq(pi.RemotePort.Value.InetPortNumber, port);
+    cr_assert_eq(pi.SecurityLevel, RPC2_SECURE);
+    cr_assert_geq(pi.RemoteHandle, 256);
+    uint8_t k[8];
+    memset(k, 0x5a, 8);
+    cr_assert_arr_eq(pi.SessionKey, k, 8); /* from the server's GetKeys */
+    /* The server's end of this connection sees the same uniquefier. */
+    RPC2_PeerInfo spi;
+    cr_assert_eq(RPC2_GetPeerInfo(pi.RemoteHandle, &spi), RPC2_SUCCESS);
+    cr_assert_eq(spi.Uniquefier, pi.Uniquefier);
+    cr_assert_eq(spi.RemoteHandle, h);
+    cr_assert_eq(RPC2_GetPeerInfo(h, NULL), RPC2_FAIL);
+    cr_assert_eq(RPC2_GetPeerInfo(1, &pi), RPC2_NOCONNECTION);
+    cr_assert_eq(RPC2_SetPrivatePointer(h, (char *)&pi), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_GetPrivatePointer(h, &pp), RPC2_SUCCESS);
+    cr_assert_eq(pp, (char *)&pi);
+    cr_assert_eq(RPC2_SetColor(h, 0x42), RPC2_SUCCESS);
+    cr_assert_eq(RPC2_GetColor(h, &col), RPC2_SUCCESS);
+    cr_assert_eq(col, 0x42);
+    long l1 = RPC2_LamportTime(), l2 = RPC2_LamportTime();
+    cr_assert_gt(l2, l1);
+    cr_assert_eq(RPC2_GetRTT(h, &rtt, &var), RPC2_SUCCESS);
+    cr_assert_gt(rtt, 0);
+}
+
+Test(rpc_core, init_errors_and_second_init)
+{
+    cr_assert_eq(RPC2_Init("Version 14", NULL, NULL, 0, NULL),
+                 RPC2_WRONGVERSION);
+    cr_assert_eq(RPC2_Init(NULL, NULL, NULL, 0, NULL), RPC2_WRONGVERSION);
+    cr_assert_eq(RPC2_Init(RPC2_VERSION, NULL, NULL, 0, NULL), RPC2_SUCCESS);
+}
+
+Test(rpc_core, many_connections_bound_at_once)
+{
+    enum { N = 2000 };
+    static RPC2_Handle hs[N];
+    RPC2_PacketBuffer *rep = NULL;
+
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &hs[i]), RPC2_SUCCESS,
+                     "bind %d", i);
+    }
+    for (int i = 0; i < N; i += 97) {
+        cr_assert_eq(rpct_call(hs[i], RPCT_OP_ECHO, "x", 1, &rep, NULL),
+                     RPC2_SUCCESS);
+        RPC2_FreeBuffer(&rep);
+    }
+    cr_assert_eq(rpct_binds, N);
+}
