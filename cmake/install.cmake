@@ -31,7 +31,12 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/lwp/"
         COMPONENT Development
         FILES_MATCHING PATTERN "*.h")
 
-install(TARGETS lwp_shared lwp_static
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/rpc2/"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/rpc2"
+        COMPONENT Development
+        FILES_MATCHING PATTERN "*.h")
+
+install(TARGETS lwp_shared lwp_static lwprpc_shared lwprpc_static
         EXPORT lwpTargets
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
                 COMPONENT Runtime
@@ -88,5 +93,22 @@ install(CODE "
        CONTENT [==[${_lwp_pc_template}]==] @ONLY)
 " COMPONENT Development)
 install(FILES "${_lwp_pc_out}"
+        DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+        COMPONENT Development)
+
+# lwprpc.pc: the RPC layer (requires lwp; libcrypto for static links).
+file(READ "${PROJECT_SOURCE_DIR}/cmake/lwprpc.pc.in" _lwprpc_pc_template)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             "${PROJECT_SOURCE_DIR}/cmake/lwprpc.pc.in")
+set(_lwprpc_pc_out "${PROJECT_BINARY_DIR}/pkgconfig/lwprpc.pc")
+install(CODE "
+  set(LWP_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  set(LWP_PC_LIBDIR [==[${_lwp_pc_libdir}]==])
+  set(LWP_PC_INCLUDEDIR [==[${_lwp_pc_includedir}]==])
+  set(LWP_PC_VERSION [==[${PROJECT_VERSION}]==])
+  file(CONFIGURE OUTPUT [==[${_lwprpc_pc_out}]==]
+       CONTENT [==[${_lwprpc_pc_template}]==] @ONLY)
+" COMPONENT Development)
+install(FILES "${_lwprpc_pc_out}"
         DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
         COMPONENT Development)

@@ -82,17 +82,26 @@ static void fail_waiters(struct iomgr *m, struct iomgr_fd *s, int err)
         iomgr__finish(m, w->req, IOMGR_FAILED, err);
 }
 
-/* Adds s to l; *at (a field of s) becomes 1 + its index. */
-static int list_push(struct iomgr_slot_list *l, struct iomgr_fd *s, int *at)
+/* Doubles l's room; 0, or -1 out of memory. */
+static __attribute__((noinline)) int list_grow(struct iomgr_slot_list *l)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        struct iomgr_fd **e = realloc(l->e, (size_t)cap * sizeof(*e));
-        if (!e)
-            return -1;
-        l->e = e;
-        l->cap = cap;
-    }
+    int cap = l->cap ? 2 * l->cap : 64;
+    struct iomgr_fd **e = realloc(l->e, (size_t)cap * sizeof(*e));
+
+    if (!e)
+        return -1;
+    l->e = e;
+    l->cap = cap;
+    return 0;
+}
+
+/* Adds s to l; *at (a field of s) becomes 1 + its index. Inline: a
+ * connection's LWP pushes twice per round trip (idle, unsure). */
+static inline int list_push(struct iomgr_slot_list *l, struct iomgr_fd *s,
+                            int *at)
+{
+    if (l->n == l->cap && list_grow(l) != 0)
+        return -1;
     l->e[l->n++] = s;
     l->live++;
     *at = l->n;

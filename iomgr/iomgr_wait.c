@@ -339,10 +339,25 @@ waitio_on_stack(struct iomgr *m, int fd, int events, struct timeval *timeout)
     return waitio_req(m, &r, fd, events, timeout);
 }
 
+/* IOMGR_WaitIO's wait, its arguments checked: the ready bits, or as
+ * outcome(). */
+static inline __attribute__((always_inline)) int
+wait_one(struct iomgr *m, int fd, int events, struct timeval *timeout)
+{
+    struct lwp_pcb *cur = lwp__rt->current;
+
+    if (req_on_stack(cur))
+        return waitio_on_stack(m, fd, events, timeout);
+    if (!heap_req(cur)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return waitio_req(m, cur->io_heap, fd, events, timeout);
+}
+
 int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
 {
     struct iomgr *m = iomgr__entry();
-    struct lwp_pcb *cur;
 
     if (!m)
         return lwp__no_rt();
@@ -359,14 +374,7 @@ int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
         return poll_one(fd, events);
     if (take_pending_qsignal())
         return -1;
-    cur = lwp__rt->current;
-    if (req_on_stack(cur))
-        return waitio_on_stack(m, fd, events, timeout);
-    if (!heap_req(cur)) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return waitio_req(m, cur->io_heap, fd, events, timeout);
+    return wait_one(m, fd, events, timeout);
 }
 
 /* ---- IOMGR_Select ---- */
@@ -629,11 +637,67 @@ select_on_stack(struct iomgr *m, int nfds, fd_set *readfds,
     return select_req(m, &r, nfds, readfds, writefds, exceptfds, timeout);
 }
 
+/* IOMGR_Select's wait, its arguments checked. */
+static int select_sets(struct iomgr *m, int nfds, fd_set *readfds,
+                       fd_set *writefds, fd_set *exceptfds,
+                       struct timeval *timeout)
+{
+    struct lwp_pcb *cur = lwp__rt->current;
+
+    if (req_on_stack(cur))
+        return select_on_stack(m, nfds, readfds, writefds, exceptfds,
+                               timeout);
+    if (!heap_req(cur)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return select_req(m, cur->io_heap, nfds, readfds, writefds, exceptfds,
+                      timeout);
+}
+
+/* The fd of the one bit set in s below nfds; -1 if none, -2 if more.
+ * Callers pass nfds = highest fd + 1, so the top word is tried first and
+ * the words below are only ORed together. */
+static int only_fd(const fd_set *s, int nfds)
+{
+    const fdword *w = (const fdword *)(const void *)s;
+    int i = nwords(nfds) - 1;
+    fdword top, below = 0;
+
+    while (i >= 0 && !(top = w[i] & word_mask(i, nfds)))
+        i--;
+    if (i < 0)
+        return -1;
+    if (top & (top - 1))
+        return -2;
+    for (int j = 0; j + 4 <= i; j += 4)
+        below |= w[j] | w[j + 1] | w[j + 2] | w[j + 3];
+    for (int j = i & ~3; j < i; j++)
+        below |= w[j];
+    return below ? -2 : i * WORD_BITS + __builtin_ctzl(top);
+}
+
+/* A select of one set naming one fd (a Coda server's read set), as
+ * IOMGR_WaitIO waits: no watch array to collect or to report from. */
+static int select_one_set(struct iomgr *m, int nfds, fd_set *s, int want,
+                          struct timeval *timeout)
+{
+    int fd = only_fd(s, nfds), rc;
+
+    if (fd < 0) /* several fds, or none (a sleep) */
+        return select_sets(m, nfds, want == IOMGR_READ ? s : NULL,
+                           want == IOMGR_WRITE ? s : NULL, NULL, timeout);
+    rc = wait_one(m, fd, want, timeout);
+    if (rc > 0)
+        return 1; /* its bit, the only one, stays */
+    clear_bit(s, fd);
+    return rc;
+}
+
 int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
                  fd_set *exceptfds, struct timeval *timeout)
 {
     struct iomgr *m = iomgr__entry();
-    struct lwp_pcb *cur;
 
     if (!m)
         return lwp__no_rt();
@@ -650,16 +714,10 @@ int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
         clear_sets(nfds, readfds, writefds, exceptfds);
         return -1;
     }
-    cur = lwp__rt->current;
-    if (req_on_stack(cur))
-        return select_on_stack(m, nfds, readfds, writefds, exceptfds,
-                               timeout);
-    if (!heap_req(cur)) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return select_req(m, cur->io_heap, nfds, readfds, writefds, exceptfds,
-                      timeout);
+    if (!exceptfds && !readfds != !writefds)
+        return select_one_set(m, nfds, readfds ? readfds : writefds,
+                              readfds ? IOMGR_READ : IOMGR_WRITE, timeout);
+    return select_sets(m, nfds, readfds, writefds, exceptfds, timeout);
 }
 
 int IOMGR_Sleep(int seconds)

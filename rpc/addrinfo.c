@@ -115,9 +115,8 @@ void RPC2_freeaddrinfo(struct RPC2_addrinfo *res)
 
 /* One node like src (address, name, flags, ordering), unlinked. */
 static struct RPC2_addrinfo *copy_node(const struct sockaddr *addr,
-                                       size_t addrlen, int flags,
-                                       int socktype, int protocol,
-                                       const char *canonname)
+                                       size_t addrlen, int flags, int socktype,
+                                       int protocol, const char *canonname)
 {
     struct RPC2_addrinfo *ai =
         RPC2_allocaddrinfo(addr, addrlen, socktype, protocol);
@@ -231,10 +230,8 @@ static int same_endpoint(const struct RPC2_addrinfo *a,
     }
     if (a->ai_family == AF_INET6 &&
         a->ai_addrlen == sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *x =
-            (const struct sockaddr_in6 *)a->ai_addr;
-        const struct sockaddr_in6 *y =
-            (const struct sockaddr_in6 *)b->ai_addr;
+        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a->ai_addr;
+        const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b->ai_addr;
         return x->sin6_port == y->sin6_port &&
                memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
     }

@@ -332,8 +332,8 @@ static int unpack_boundedbs_server(BUFFER *in, MODE mode, uint32_t max_len,
 }
 
 /* Reply side: the bytes go into the caller's own buffer. */
-static int unpack_boundedbs_caller(BUFFER *in, WHO who, MODE mode,
-                                   uint32_t len, RPC2_BoundedBS *ptr)
+static int unpack_boundedbs_caller(BUFFER *in, WHO who, MODE mode, uint32_t len,
+                                   RPC2_BoundedBS *ptr)
 {
     if (who != RP2_CLIENT || mode == IN_MODE) {
         len = 0;

@@ -16,9 +16,10 @@
  * (F21). IPv4 and IPv6 addresses are distinct keys (an IPv4-mapped IPv6
  * address is not folded into the IPv4 one).
  *
- * Memory: about 100 bytes per entry; each of its two logs (32 entries of
- * 32 bytes, 1 KiB) is allocated only when the first entry is appended, and
- * only clients take RTT samples, so a server's entries stay small.
+ * Memory: 128 bytes per entry on LP64 (plus the allocator's overhead);
+ * each of its two logs (32 entries of 32 bytes, 1 KiB) is allocated only
+ * when the first entry is appended, and only clients take RTT samples, so
+ * a server's entries (one per client address and port) stay small.
  *
  * Times (last word, log time stamps) are struct timeval on the clock the
  * caller passes in; rpc_host_put_netinfo stamps entries with the time of

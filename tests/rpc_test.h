@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <lwp/lwp.h>
 #include <rpc2/rpc2.h>
@@ -24,6 +25,20 @@ extern unsigned long rpct_authfails;     /* AuthFail callbacks */
  * 127.0.0.1 with the given retry count and keepalive (ms; 0 = defaults),
  * export RPCT_SUBSYS. Returns the port (network order). */
 uint16_t rpct_init(long retries, long keepalive_ms);
+/* The same on a given port (network order; 0 = any). */
+uint16_t rpct_init_at(uint16_t at, long retries, long keepalive_ms);
+/* A forked server process (4 server LWPs). Fork it before this process
+ * initialises LWP/RPC (a fork inherits the runtime); it waits until
+ * rpct_child_serve starts its server on port `at` (network order, 0: any)
+ * with the given keepalive (ms, < 65536) and returns the port.
+ * rpct_child_kill kills and reaps it. */
+struct rpct_child {
+    pid_t pid;
+    int go, back;
+};
+void rpct_fork_idle(struct rpct_child *ch);
+uint16_t rpct_child_serve(struct rpct_child *ch, uint16_t at, long keepalive_ms);
+void rpct_child_kill(struct rpct_child *ch);
 /* Starts n server LWPs looping GetRequest -> handle -> SendResponse. */
 void rpct_start_servers(int n);
 /* RPC2_Finalize and LWP teardown; asserts RPC2_Finalize succeeded. */

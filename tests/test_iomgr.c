@@ -223,6 +223,43 @@ Test(iomgr_select, only_bits_below_nfds_are_used_or_touched)
     cr_assert(FD_ISSET(fds[0], &r));
 }
 
+/* A select of one set naming one fd takes IOMGR_WaitIO's path: it must
+ * still answer as select(2) for the write set, far below nfds, and leave
+ * a set naming fds in two words to the general path. */
+Test(iomgr_select, one_fd_selects_answer_as_select, .timeout = 10)
+{
+    int fds[2], low[2], high;
+    fd_set r, w;
+    struct timeval tv = {0, 20000};
+
+    iot_pipe(fds);
+    FD_ZERO(&w);
+    FD_SET(fds[1], &w);
+    cr_assert_eq(IOMGR_Select(FD_SETSIZE, NULL, &w, NULL, NULL), 1);
+    cr_assert(FD_ISSET(fds[1], &w), "the one ready bit stays");
+    /* One fd in a low word, another in a high one: both watched. */
+    iot_pipe(low);
+    high = fcntl(low[0], F_DUPFD, 200);
+    cr_assert_geq(high, 200);
+    cr_assert_eq(write(low[1], "x", 1), 1);
+    FD_ZERO(&r);
+    FD_SET(fds[0], &r);
+    FD_SET(high, &r);
+    cr_assert_eq(IOMGR_Select(high + 1, &r, NULL, NULL, &tv), 1);
+    cr_assert(FD_ISSET(high, &r));
+    cr_assert_not(FD_ISSET(fds[0], &r), "not ready: cleared");
+    /* The one fd not ready: the timeout clears its bit. */
+    FD_ZERO(&r);
+    FD_SET(fds[0], &r);
+    cr_assert_eq(IOMGR_Select(FD_SETSIZE, &r, NULL, NULL, &tv), 0);
+    cr_assert_not(FD_ISSET(fds[0], &r));
+    close(high);
+    for (int i = 0; i < 2; i++) {
+        close(low[i]);
+        close(fds[i]);
+    }
+}
+
 Test(iomgr_select, negative_nfds_is_einval)
 {
     struct timeval tv = {1, 0};

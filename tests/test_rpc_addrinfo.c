@@ -92,8 +92,8 @@ Test(rpc_addrinfo, alloc_rejects_bad_arguments)
 
     cr_assert_null(RPC2_allocaddrinfo(NULL, sizeof(struct sockaddr_in), 0, 0));
     cr_assert_null(RPC2_allocaddrinfo((struct sockaddr *)&ss, 0, 0, 0));
-    cr_assert_null(RPC2_allocaddrinfo((struct sockaddr *)&ss, sizeof ss + 1,
-                                      0, 0));
+    cr_assert_null(
+        RPC2_allocaddrinfo((struct sockaddr *)&ss, sizeof ss + 1, 0, 0));
     struct RPC2_addrinfo *ai =
         RPC2_allocaddrinfo((struct sockaddr *)&ss, sizeof ss, 0, 0);
     cr_assert_not_null(ai);
@@ -307,7 +307,8 @@ Test(rpc_addrinfo, format_null_and_unknown_family)
     RPC2_freeaddrinfo(shortv4);
 }
 
-/* ---- getaddrinfo ---------------------------------------------------------- */
+/* ---- getaddrinfo ----------------------------------------------------------
+ */
 
 Test(rpc_addrinfo, getaddrinfo_numeric_ipv4, .timeout = 10)
 {
@@ -389,9 +390,9 @@ Test(rpc_addrinfo, getaddrinfo_errors, .timeout = 10)
                  RPC2_EAI_SOCKTYPE);
 
     hints.ai_socktype = SOCK_DGRAM;
-    cr_assert_eq(RPC2_getaddrinfo("127.0.0.1", "no-such-service-xyz", &hints,
-                                  &res),
-                 RPC2_EAI_SERVICE);
+    cr_assert_eq(
+        RPC2_getaddrinfo("127.0.0.1", "no-such-service-xyz", &hints, &res),
+        RPC2_EAI_SERVICE);
     cr_assert_null(res);
 
     cr_assert_eq(RPC2_getaddrinfo("127.0.0.1", "1", &hints, NULL),

@@ -23,7 +23,10 @@ struct row {
     int linux_value; /* reference 1.5, Linux column */
 };
 
-#define ROW(name, wire, linux_value) {#name, name, wire, linux_value}
+#define ROW(name, wire, linux_value)                                           \
+    {                                                                          \
+#name, name, wire, linux_value                                         \
+    }
 
 static const struct row rows[] = {
     ROW(EPERM, 1, 1),

@@ -72,8 +72,7 @@ static struct sockaddr_in6 v6(const char *ip, uint16_t port, uint32_t scope)
 static struct rpc_host *get4(const char *ip, uint16_t port)
 {
     struct sockaddr_in a = v4(ip, port);
-    struct rpc_host *h =
-        rpc_host_get(&table, (struct sockaddr *)&a, sizeof(a));
+    struct rpc_host *h = rpc_host_get(&table, (struct sockaddr *)&a, sizeof(a));
     cr_assert_not_null(h);
     return h;
 }
@@ -81,21 +80,20 @@ static struct rpc_host *get4(const char *ip, uint16_t port)
 static struct rpc_host *get6(const char *ip, uint16_t port, uint32_t scope)
 {
     struct sockaddr_in6 a = v6(ip, port, scope);
-    struct rpc_host *h =
-        rpc_host_get(&table, (struct sockaddr *)&a, sizeof(a));
+    struct rpc_host *h = rpc_host_get(&table, (struct sockaddr *)&a, sizeof(a));
     cr_assert_not_null(h);
     return h;
 }
 
-static const struct timeval t_sample = { 1700000000, 123456 };
+static const struct timeval t_sample = {1700000000, 123456};
 
 static void expect_fresh(const struct rpc_host *h)
 {
     unsigned long rtt = 1, var = 1, lo = 0, avg = 0, hi = 0;
-    struct timeval tv = { 1, 1 };
+    struct timeval tv = {1, 1};
     RPC2_NetLogEntry e[RPC2_MAXLOGLENGTH];
-    RPC2_NetLog rl = { RPC2_MAXQUANTUM, RPC2_MAXLOGLENGTH, 99, e };
-    RPC2_NetLog sl = { RPC2_MAXQUANTUM, RPC2_MAXLOGLENGTH, 99, e };
+    RPC2_NetLog rl = {RPC2_MAXQUANTUM, RPC2_MAXLOGLENGTH, 99, e};
+    RPC2_NetLog sl = {RPC2_MAXQUANTUM, RPC2_MAXLOGLENGTH, 99, e};
 
     rpc_host_rtt(h, &rtt, &var);
     cr_assert_eq(rtt, 0ul);
@@ -143,11 +141,11 @@ struct step {
  * (obs 3000 < e 3341): t_out = t_in = 1000, adj = 1000 - 624 = 376. Step 4
  * halves 4,040 out bytes once. Step 5 (obs 1) has transfer times of 0. */
 static const struct step steps[] = {
-    { 10000, 100, 60, 316, 633, 89847, 92911, 95975, 4187 },
-    { 20000, 1000, 60, 624, 1091, 88849, 91792, 94736, 5523 },
-    { 3000, 100, 60, 671, 912, 90925, 94245, 97565, 5160 },
-    { 50000, 4000, 2000, 2671, 4683, 94616, 100616, 106617, 14583 },
-    { 1, 100, 60, 2337, 4180, 100918, 4475435, 8849953, 10759 },
+    {10000, 100, 60, 316, 633, 89847, 92911, 95975, 4187},
+    {20000, 1000, 60, 624, 1091, 88849, 91792, 94736, 5523},
+    {3000, 100, 60, 671, 912, 90925, 94245, 97565, 5160},
+    {50000, 4000, 2000, 2671, 4683, 94616, 100616, 106617, 14583},
+    {1, 100, 60, 2337, 4180, 100918, 4475435, 8849953, 10759},
 };
 
 Test(rpc_host, estimator_hand_computed_sequence)
@@ -166,8 +164,8 @@ Test(rpc_host, estimator_hand_computed_sequence)
         cr_assert_eq(lo, s->lo, "step %zu lo %lu", i + 1, lo);
         cr_assert_eq(avg, s->avg, "step %zu avg %lu", i + 1, avg);
         cr_assert_eq(hi, s->hi, "step %zu hi %lu", i + 1, hi);
-        cr_assert_eq(rpc_host_rto(h, 100, 60), s->rto_100_60,
-                     "step %zu rto %u", i + 1, rpc_host_rto(h, 100, 60));
+        cr_assert_eq(rpc_host_rto(h, 100, 60), s->rto_100_60, "step %zu rto %u",
+                     i + 1, rpc_host_rto(h, 100, 60));
     }
     rpc_host_put(&table, h);
 }
@@ -215,8 +213,7 @@ Test(rpc_host, rto_monotone_in_sizes)
             }
         }
         /* train the estimator differently for the next pass */
-        rpc_host_sample(h, 1, state == 0 ? 90000 : 300, 3000, 100,
-                        &t_sample);
+        rpc_host_sample(h, 1, state == 0 ? 90000 : 300, 3000, 100, &t_sample);
     }
     cr_assert_eq(rpc_host_rto(h, UINT32_MAX, UINT32_MAX),
                  rpc_host_rto(h, UINT32_MAX, UINT32_MAX));
@@ -227,10 +224,10 @@ Test(rpc_host, sample_appends_measurement_entry)
 {
     struct rpc_host *h = get4("10.0.0.6", 1);
     RPC2_NetLogEntry e[4];
-    RPC2_NetLog rl = { RPC2_MAXQUANTUM, 4, 0, e };
+    RPC2_NetLog rl = {RPC2_MAXQUANTUM, 4, 0, e};
     RPC2_NetLogEntry se[4];
-    RPC2_NetLog sl = { RPC2_MAXQUANTUM, 4, 0, se };
-    struct timeval t2 = { 1700000001, 5 };
+    RPC2_NetLog sl = {RPC2_MAXQUANTUM, 4, 0, se};
+    struct timeval t2 = {1700000001, 5};
 
     rpc_host_sample(h, 0x1234, 2500, 100, 60, &t_sample);
     rpc_host_sample(h, -7, 999, 4000, 300, &t2); /* < 1 ms: logged as 1 */
@@ -349,7 +346,7 @@ Test(rpc_host, ipv6_keys)
     inet_pton(AF_INET6, "fe80::1", &ll);
     cr_assert_eq(memcmp(&sa->sin6_addr, &ll, sizeof(ll)), 0);
 
-    struct rpc_host *all[] = { a, b, c, d, m, v, a2 };
+    struct rpc_host *all[] = {a, b, c, d, m, v, a2};
     for (size_t i = 0; i < 7; i++) {
         rpc_host_put(&table, all[i]);
     }
@@ -368,8 +365,7 @@ Test(rpc_host, bad_addresses_refused)
     cr_assert_null(rpc_host_get(&table, (struct sockaddr *)&u, sizeof(u)));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
-    cr_assert_null(
-        rpc_host_get(&table, (struct sockaddr *)&a, sizeof(a) - 1));
+    cr_assert_null(rpc_host_get(&table, (struct sockaddr *)&a, sizeof(a) - 1));
     cr_assert_eq(errno, EINVAL);
     errno = 0;
     cr_assert_null(rpc_host_get(&table, (struct sockaddr *)&b,
@@ -435,8 +431,8 @@ Test(rpc_host, fini_frees_referenced_entries)
 
 Test(rpc_host, f21_new_entry_starts_fresh)
 {
-    RPC2_NetLogEntry e = { .Tag = RPC2_STATIC_NLE };
-    RPC2_NetLog put = { 0, 1, 0, &e };
+    RPC2_NetLogEntry e = {.Tag = RPC2_STATIC_NLE};
+    RPC2_NetLog put = {0, 1, 0, &e};
 
     for (int round = 0; round < 3; round++) {
         struct rpc_host *h = get4("10.3.0.1", 2432);
@@ -465,7 +461,7 @@ static void put_measured(struct rpc_host *h, NetLogEntryType which,
                          const uint32_t *ms, uint32_t n)
 {
     RPC2_NetLogEntry e[64];
-    RPC2_NetLog l = { 0, n, 1234, e };
+    RPC2_NetLog l = {0, n, 1234, e};
 
     cr_assert_leq(n, 64u);
     memset(e, 0, sizeof(e));
@@ -487,7 +483,7 @@ static uint32_t get_rpc(struct rpc_host *h, uint32_t room, uint32_t quantum,
                         int *conns)
 {
     RPC2_NetLogEntry e[64];
-    RPC2_NetLog l = { quantum, room, 777, e };
+    RPC2_NetLog l = {quantum, room, 777, e};
 
     cr_assert_leq(room, 64u);
     cr_assert_eq(rpc_host_get_netinfo(h, &l, NULL), RPC2_SUCCESS);
@@ -500,7 +496,7 @@ static uint32_t get_rpc(struct rpc_host *h, uint32_t room, uint32_t quantum,
 Test(rpc_host, netinfo_newest_first_and_quantum)
 {
     struct rpc_host *h = get4("10.4.0.1", 1);
-    static const uint32_t ms[] = { 10, 20, 30, 40, 50 };
+    static const uint32_t ms[] = {10, 20, 30, 40, 50};
     int c[64];
     struct timeval before, after;
 
@@ -509,7 +505,7 @@ Test(rpc_host, netinfo_newest_first_and_quantum)
     FT_GetTimeOfDay(&after, NULL);
 
     cr_assert_eq(get_rpc(h, 10, RPC2_MAXQUANTUM, c), 5u);
-    static const int all[] = { 1004, 1003, 1002, 1001, 1000 };
+    static const int all[] = {1004, 1003, 1002, 1001, 1000};
     cr_assert_arr_eq(c, all, sizeof(all));
     /* 50 < 60, 50 + 40 >= 60: the entry that reaches Quantum counts */
     cr_assert_eq(get_rpc(h, 10, 60, c), 2u);
@@ -522,13 +518,13 @@ Test(rpc_host, netinfo_newest_first_and_quantum)
     cr_assert_arr_eq(c, all, 3 * sizeof(int));
 
     /* NumEntries 0 with no array: nothing copied, success */
-    RPC2_NetLog none = { RPC2_MAXQUANTUM, 0, 5, NULL };
+    RPC2_NetLog none = {RPC2_MAXQUANTUM, 0, 5, NULL};
     cr_assert_eq(rpc_host_get_netinfo(h, &none, NULL), RPC2_SUCCESS);
     cr_assert_eq(none.ValidEntries, 0u);
 
     /* put stamps entries with the time of day */
     RPC2_NetLogEntry e[1];
-    RPC2_NetLog l = { RPC2_MAXQUANTUM, 1, 0, e };
+    RPC2_NetLog l = {RPC2_MAXQUANTUM, 1, 0, e};
     cr_assert_eq(rpc_host_get_netinfo(h, &l, NULL), RPC2_SUCCESS);
     int64_t ts = e[0].TimeStamp.tv_sec * 1000000ll + e[0].TimeStamp.tv_usec;
     cr_assert_geq(ts, before.tv_sec * 1000000ll + before.tv_usec);
@@ -540,7 +536,7 @@ Test(rpc_host, netinfo_static_entries_are_free)
 {
     struct rpc_host *h = get4("10.4.0.2", 1);
     RPC2_NetLogEntry e[3];
-    RPC2_NetLog l = { 0, 3, 0, e };
+    RPC2_NetLog l = {0, 3, 0, e};
     int c[64];
 
     memset(e, 0, sizeof(e));
@@ -556,7 +552,7 @@ Test(rpc_host, netinfo_static_entries_are_free)
 
     /* statics add nothing to the sum: all three for Quantum 100 */
     RPC2_NetLogEntry o[8];
-    RPC2_NetLog g = { 100, 8, 0, o };
+    RPC2_NetLog g = {100, 8, 0, o};
     cr_assert_eq(rpc_host_get_netinfo(h, &g, NULL), RPC2_SUCCESS);
     cr_assert_eq(g.ValidEntries, 3u);
     cr_assert_eq(o[0].Tag, RPC2_STATIC_NLE);
@@ -587,10 +583,10 @@ Test(rpc_host, netinfo_ring_keeps_newest_32)
 Test(rpc_host, netinfo_logs_are_separate)
 {
     struct rpc_host *h = get4("10.4.0.4", 1);
-    static const uint32_t ms[] = { 7, 8 };
+    static const uint32_t ms[] = {7, 8};
     RPC2_NetLogEntry re[4], se[4];
-    RPC2_NetLog rl = { RPC2_MAXQUANTUM, 4, 0, re };
-    RPC2_NetLog sl = { RPC2_MAXQUANTUM, 4, 0, se };
+    RPC2_NetLog rl = {RPC2_MAXQUANTUM, 4, 0, re};
+    RPC2_NetLog sl = {RPC2_MAXQUANTUM, 4, 0, se};
 
     put_measured(h, SE_MEASUREMENT, ms, 2);
     cr_assert_eq(rpc_host_get_netinfo(h, &rl, &sl), RPC2_SUCCESS);
@@ -608,8 +604,8 @@ Test(rpc_host, netinfo_errors)
 {
     struct rpc_host *h = get4("10.4.0.5", 1);
     RPC2_NetLogEntry e[3];
-    RPC2_NetLog bad_array = { RPC2_MAXQUANTUM, 2, 0, NULL };
-    RPC2_NetLog ok = { RPC2_MAXQUANTUM, 3, 0, e };
+    RPC2_NetLog bad_array = {RPC2_MAXQUANTUM, 2, 0, NULL};
+    RPC2_NetLog ok = {RPC2_MAXQUANTUM, 3, 0, e};
 
     cr_assert_eq(rpc_host_get_netinfo(h, NULL, NULL), RPC2_FAIL);
     cr_assert_eq(rpc_host_put_netinfo(h, NULL, NULL), RPC2_FAIL);
@@ -624,8 +620,8 @@ Test(rpc_host, netinfo_errors)
     e[0].Value.Measured.Conn = 1;
     e[1].Tag = RPC2_UNSET_NLE;
     e[2].Tag = RPC2_MEASURED_NLE;
-    RPC2_NetLogEntry s[1] = { { .Tag = RPC2_STATIC_NLE } };
-    RPC2_NetLog sl = { 0, 1, 9, s };
+    RPC2_NetLogEntry s[1] = {{.Tag = RPC2_STATIC_NLE}};
+    RPC2_NetLog sl = {0, 1, 9, s};
     cr_assert_eq(rpc_host_put_netinfo(h, &ok, &sl), RPC2_FAIL);
     cr_assert_eq(ok.ValidEntries, 1u);
     cr_assert_eq(sl.ValidEntries, 0u);
@@ -634,8 +630,8 @@ Test(rpc_host, netinfo_errors)
     cr_assert_eq(ok.ValidEntries, 0u);
 
     RPC2_NetLogEntry o[8];
-    RPC2_NetLog rl = { RPC2_MAXQUANTUM, 8, 0, o };
-    RPC2_NetLog se = { RPC2_MAXQUANTUM, 8, 0, o };
+    RPC2_NetLog rl = {RPC2_MAXQUANTUM, 8, 0, o};
+    RPC2_NetLog se = {RPC2_MAXQUANTUM, 8, 0, o};
     cr_assert_eq(rpc_host_get_netinfo(h, &rl, NULL), RPC2_SUCCESS);
     cr_assert_eq(rl.ValidEntries, 1u);
     cr_assert_eq(rpc_host_get_netinfo(h, NULL, &se), RPC2_SUCCESS);
@@ -646,7 +642,7 @@ Test(rpc_host, netinfo_errors)
 Test(rpc_host, netinfo_clear)
 {
     struct rpc_host *h = get4("10.4.0.6", 1);
-    static const uint32_t ms[] = { 1, 2, 3 };
+    static const uint32_t ms[] = {1, 2, 3};
     int c[64];
 
     put_measured(h, RPC2_MEASUREMENT, ms, 3);
@@ -654,7 +650,7 @@ Test(rpc_host, netinfo_clear)
     rpc_host_sample(h, 5, 5000, 100, 60, &t_sample);
     rpc_host_clear_netinfo(h);
     RPC2_NetLogEntry se[4];
-    RPC2_NetLog sl = { RPC2_MAXQUANTUM, 4, 3, se };
+    RPC2_NetLog sl = {RPC2_MAXQUANTUM, 4, 3, se};
     cr_assert_eq(get_rpc(h, 8, RPC2_MAXQUANTUM, c), 0u);
     cr_assert_eq(rpc_host_get_netinfo(h, NULL, &sl), RPC2_SUCCESS);
     cr_assert_eq(sl.ValidEntries, 0u);

@@ -168,8 +168,8 @@ Test(rpc_pack, string_abc_encoding)
 
 Test(rpc_pack, string_abcd_encoding_pads_after_the_nul)
 {
-    static const unsigned char exp[] = {0,   0,   0,   4, 'a', 'b',
-                                        'c', 'd', 0,   0, 0,   0};
+    static const unsigned char exp[] = {0,   0,   0, 4, 'a', 'b',
+                                        'c', 'd', 0, 0, 0,   0};
     BUFFER b = dirty(12, RP2_CLIENT);
 
     cr_assert_eq(pack_string(&b, (RPC2_String) "abcd"), 0);
@@ -224,8 +224,8 @@ Test(rpc_pack, countedbs_encoding_and_boundaries)
 
 Test(rpc_pack, boundedbs_encoding_and_boundaries)
 {
-    static const unsigned char exp[] = {0, 0,   0,   10,  0, 0,
-                                        0, 3,   'a', 'b', 'c', 0};
+    static const unsigned char exp[] = {0, 0, 0,   10,  0,   0,
+                                        0, 3, 'a', 'b', 'c', 0};
     RPC2_BoundedBS bbs = {10, 3, (RPC2_ByteSeq) "abc"};
     BUFFER b = dirty(12, RP2_CLIENT);
 
@@ -271,7 +271,7 @@ Test(rpc_pack, encryption_key_is_eight_bytes)
 
 static const unsigned char counts_exp[] = {
     0, 0, 0, 2, 'o', 'p', 0, 0, /* name */
-    0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFB};
+    0, 0, 0, 1, 0,   0,   0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFB};
 
 Test(rpc_pack, call_count_entry_encoding_is_atomic)
 {
@@ -523,8 +523,8 @@ Test(rpc_pack, unpack_encryption_key)
 
 Test(rpc_pack, unpack_string_points_into_the_packet)
 {
-    static const unsigned char in[] = {0, 0, 0, 4, 'a', 'b', 'c', 'd',
-                                       0, 0xEE, 0xEE, 0xEE};
+    static const unsigned char in[] = {0,   0,   0, 4,    'a',  'b',
+                                       'c', 'd', 0, 0xEE, 0xEE, 0xEE};
     RPC2_String s = NULL;
     BUFFER b = input(in, sizeof in, RP2_SERVER);
 
@@ -583,8 +583,8 @@ Test(rpc_pack, unpack_string_refused_to_a_client_without_abort)
 
 Test(rpc_pack, unpack_countedbs_points_into_the_packet)
 {
-    static const unsigned char in[] = {0, 0, 0, 5, 'h', 'e', 'l', 'l',
-                                       'o', 1, 2, 3, 0, 0, 0, 0};
+    static const unsigned char in[] = {0,   0, 0, 5, 'h', 'e', 'l', 'l',
+                                       'o', 1, 2, 3, 0,   0,   0,   0};
     RPC2_CountedBS cbs = {0, NULL};
     BUFFER b = input(in, sizeof in, RP2_CLIENT);
 
@@ -610,8 +610,8 @@ Test(rpc_pack, unpack_countedbs_points_into_the_packet)
 
 /* ---- Unpacking: BoundedBS on the server -------------------------------- */
 
-static const unsigned char bbs_in[] = {0, 0, 0, 10, 0, 0, 0, 3,
-                                       'a', 'b', 'c', 0, 0xEE};
+static const unsigned char bbs_in[] = {0, 0,   0,   10,  0, 0,   0,
+                                       3, 'a', 'b', 'c', 0, 0xEE};
 
 Test(rpc_pack, server_in_boundedbs_gets_max_from_seqlen)
 {
@@ -671,7 +671,8 @@ Test(rpc_pack, server_boundedbs_empty_still_allocates)
 
 Test(rpc_pack, server_boundedbs_rejects_seqlen_above_max)
 {
-    static const unsigned char in[] = {0, 0, 0, 2, 0, 0, 0, 3, 'a', 'b', 'c', 0};
+    static const unsigned char in[] = {0, 0, 0,   2,   0,   0,
+                                       0, 3, 'a', 'b', 'c', 0};
     RPC2_BoundedBS bbs = {5, 5, (RPC2_ByteSeq) "junk!"};
     BUFFER b = input(in, sizeof in, RP2_SERVER);
 
@@ -689,8 +690,9 @@ Test(rpc_pack, server_boundedbs_rejects_seqlen_above_max)
 
 Test(rpc_pack, server_boundedbs_max_limit_is_4500)
 {
-    static const unsigned char ok[] = {0, 0, 0x11, 0x94, 0, 0, 0, 0};  /* 4500 */
-    static const unsigned char big[] = {0, 0, 0x11, 0x95, 0, 0, 0, 0}; /* 4501 */
+    static const unsigned char ok[] = {0, 0, 0x11, 0x94, 0, 0, 0, 0}; /* 4500 */
+    static const unsigned char big[] = {0, 0, 0x11, 0x95,
+                                        0, 0, 0,    0}; /* 4501 */
     RPC2_BoundedBS bbs;
     BUFFER b = input(ok, sizeof ok, RP2_SERVER);
 
@@ -748,7 +750,7 @@ Test(rpc_pack, server_boundedbs_truncated_input)
 
 Test(rpc_pack, client_boundedbs_fills_its_own_buffer)
 {
-    static const unsigned char in[] = {0, 0, 0, 99, 0, 0, 0, 5,
+    static const unsigned char in[] = {0,   0,   0,   99,  0,   0, 0, 5,
                                        'h', 'e', 'l', 'l', 'o', 0, 0, 0};
     RPC2_Byte body[8];
     RPC2_BoundedBS bbs = {8, 0, body};
@@ -770,7 +772,7 @@ Test(rpc_pack, client_boundedbs_fills_its_own_buffer)
 
 Test(rpc_pack, client_boundedbs_rejects_more_than_its_max)
 {
-    static const unsigned char in[] = {0, 0, 0, 4, 0, 0, 0, 5,
+    static const unsigned char in[] = {0,   0,   0,   4,   0,   0, 0, 5,
                                        'h', 'e', 'l', 'l', 'o', 0, 0, 0};
     RPC2_Byte body[4] = {0};
     RPC2_BoundedBS bbs = {4, 1, body};
@@ -830,7 +832,9 @@ Test(rpc_pack, unpack_call_count_entry)
     e = before;
     b = input(counts_exp, sizeof counts_exp - 1, RP2_SERVER);
     cr_assert_eq(unpack_struct_CallCountEntry(&b, &e), -1);
-    cr_assert(memcmp(&e, &before, sizeof e) == 0);
+    cr_assert_eq(e.name, before.name);
+    cr_assert_eq(e.countent, 9);
+    cr_assert_eq(e.counttime, 9);
     cr_assert_eq(b.buffer, mem);
 
     b = input(counts_exp, sizeof counts_exp, RP2_CLIENT); /* a string */
@@ -858,8 +862,8 @@ Test(rpc_pack, unpack_multi_call_entry_leaves_counthost)
 
 Test(rpc_pack, unpack_multi_stub_work)
 {
-    static const unsigned char in[] = {0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF,
-                                       0, 0, 1, 0};
+    static const unsigned char in[] = {0,    0,    0, 1, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0, 0, 1,    0};
     MultiStubWork w = {0};
     BUFFER b = input(in, sizeof in, RP2_CLIENT);
 

@@ -107,7 +107,7 @@ Test(rpc_timer, empty_heap)
 
 Test(rpc_timer, fires_in_due_order)
 {
-    static const uint64_t due[] = { 50, 10, 40, 20, 30, 60, 5 };
+    static const uint64_t due[] = {50, 10, 40, 20, 30, 60, 5};
     struct ttimer t[7];
 
     for (int i = 0; i < 7; i++) {
@@ -117,13 +117,13 @@ Test(rpc_timer, fires_in_due_order)
     cr_assert_eq(rpc_timers_next(&heap), 5u);
     cr_assert_eq(rpc_timers_run(&heap, 4), 0u);
     cr_assert_eq(rpc_timers_run(&heap, 30), 4u); /* due == now fires */
-    static const int first[] = { 6, 1, 3, 4 };
+    static const int first[] = {6, 1, 3, 4};
     expect_log(first, 4);
     cr_assert_eq(rpc_timers_next(&heap), 40u);
     cr_assert(rpc_timer_armed(&t[0].t));
     cr_assert_not(rpc_timer_armed(&t[1].t));
     cr_assert_eq(rpc_timers_run(&heap, 1000), 3u);
-    static const int all[] = { 6, 1, 3, 4, 2, 0, 5 };
+    static const int all[] = {6, 1, 3, 4, 2, 0, 5};
     expect_log(all, 7);
     cr_assert_eq(rpc_timers_next(&heap), UINT64_MAX);
 }
@@ -142,7 +142,7 @@ Test(rpc_timer, equal_due_fires_in_arm_order)
     }
     arm(&t[11], 99);
     cr_assert_eq(rpc_timers_run(&heap, 200), 12u);
-    static const int want[] = { 11, 0, 7, 4, 1, 8, 5, 2, 9, 6, 3, 10 };
+    static const int want[] = {11, 0, 7, 4, 1, 8, 5, 2, 9, 6, 3, 10};
     expect_log(want, 12);
 }
 
@@ -155,6 +155,7 @@ Test(rpc_timer, never_due_never_fires)
     cr_assert_eq(rpc_timers_next(&heap), UINT64_MAX);
     cr_assert_eq(rpc_timers_run(&heap, UINT64_MAX), 0u);
     cr_assert(rpc_timer_armed(&t.t));
+    rpc_timer_cancel(&heap, &t.t); /* t lives on this stack frame */
 }
 
 /* ---- Cancel and re-arm ---- */
@@ -176,7 +177,7 @@ Test(rpc_timer, cancel_root_middle_and_last)
     cr_assert_eq(heap.n, 6u);
     cr_assert_eq(rpc_timers_next(&heap), 20u);
     cr_assert_eq(rpc_timers_run(&heap, 1000), 6u);
-    static const int want[] = { 1, 2, 3, 5, 6, 7 };
+    static const int want[] = {1, 2, 3, 5, 6, 7};
     expect_log(want, 6);
 }
 
@@ -207,7 +208,7 @@ Test(rpc_timer, rearm_earlier_and_later)
     cr_assert_eq(heap.n, 4u, "re-arming does not add entries");
     cr_assert_eq(rpc_timers_next(&heap), 5u);
     cr_assert_eq(rpc_timers_run(&heap, 100), 4u);
-    static const int want[] = { 2, 3, 1, 0 };
+    static const int want[] = {2, 3, 1, 0};
     expect_log(want, 4);
 }
 
@@ -234,7 +235,7 @@ Test(rpc_timer, fire_cancels_another_due_timer)
     arm(&b, 20); /* due in the same run, cancelled by a */
     arm(&c, 30);
     cr_assert_eq(rpc_timers_run(&heap, 100), 2u);
-    static const int want[] = { 0, 2 };
+    static const int want[] = {0, 2};
     expect_log(want, 2);
     cr_assert_not(rpc_timer_armed(&b.t));
 }
@@ -258,7 +259,7 @@ Test(rpc_timer, fire_rearms_itself_periodically)
     cr_assert_eq(rpc_timers_run(&heap, 150), 1u); /* re-armed for 200 */
     cr_assert_eq(p.t.due, 200u);
     cr_assert_eq(rpc_timers_run(&heap, 250), 2u); /* 200, then q at 250 */
-    static const int want[] = { 7, 7, 8 };
+    static const int want[] = {7, 7, 8};
     expect_log(want, 3);
     cr_assert(rpc_timer_armed(&p.t));
     cr_assert_eq(p.t.due, 300u);
@@ -269,6 +270,7 @@ Test(rpc_timer, fire_rearms_itself_periodically)
     cr_assert_eq(p.t.due, 451u);
     cr_assert_eq(rpc_timers_run(&heap, 451), 1u);
     cr_assert_eq(p.t.due, 551u);
+    rpc_timer_cancel(&heap, &p.t); /* p lives on this stack frame */
 }
 
 static void rearm_self_now(struct ttimer *self)
@@ -286,7 +288,7 @@ Test(rpc_timer, rearm_for_the_past_waits_for_the_next_run)
     arm(&a, 10);
     arm(&b, 20);
     cr_assert_eq(rpc_timers_run(&heap, 50), 2u);
-    static const int first[] = { 0, 1 };
+    static const int first[] = {0, 1};
     expect_log(first, 2);
     cr_assert(rpc_timer_armed(&a.t));
     cr_assert_eq(a.t.due, 51u, "treated as due at now + 1");
@@ -317,7 +319,7 @@ Test(rpc_timer, timer_armed_for_the_past_by_a_fire_waits)
     cr_assert_eq(rpc_timers_run(&heap, 40), 2u);
     cr_assert_eq(rpc_timers_next(&heap), 41u);
     cr_assert_eq(rpc_timers_run(&heap, 41), 1u);
-    static const int want[] = { 0, 1, 99 };
+    static const int want[] = {0, 1, 99};
     expect_log(want, 3);
 }
 
@@ -436,7 +438,7 @@ Test(rpc_timer, fifo_survives_order_wrap)
     }
     cr_assert_lt(heap.next_order, 100u, "orders were renumbered");
     cr_assert_eq(rpc_timers_run(&heap, 100), 8u);
-    static const int want[] = { 1, 3, 5, 7, 0, 2, 4, 6 };
+    static const int want[] = {1, 3, 5, 7, 0, 2, 4, 6};
     expect_log(want, 8);
 }
 
@@ -578,8 +580,7 @@ Test(rpc_timer, measure_arm_cancel_with_100k_armed)
     fprintf(stderr,
             "rpc_timer arm+cancel with 100000 armed: %.1f ns\n"
             "rpc_timer re-arm with 100000 armed: %.1f ns\n",
-            (double)(t1 - t0) * 1000.0 / OPS,
-            (double)(t2 - t1) * 1000.0 / OPS);
+            (double)(t1 - t0) * 1000.0 / OPS, (double)(t2 - t1) * 1000.0 / OPS);
     cr_assert_eq(heap.n, (uint32_t)N);
     rpc_timers_fini(&heap); /* before the timers' memory goes */
     free(due);
@@ -593,8 +594,7 @@ static void expect_bounds(const struct rpc_retry *r, const uint64_t *b,
 {
     for (int i = 0; i < count; i++) {
         cr_assert_eq(r->bound[i], b[i], "B[%d] = %llu, expected %llu", i,
-                     (unsigned long long)r->bound[i],
-                     (unsigned long long)b[i]);
+                     (unsigned long long)r->bound[i], (unsigned long long)b[i]);
     }
 }
 
@@ -605,13 +605,13 @@ Test(rpc_retry, default_table_of_section_2_11)
     rpc_retry_init(&r, 6, NULL);
     cr_assert_eq(r.n, 6);
     cr_assert_eq(r.keepalive_us, 60000000u);
-    static const uint64_t b[] = { 0,       468750,  937500,   1875000,
-                                  3750000, 7500000, 15000000, 15000000 };
+    static const uint64_t b[] = {0,       468750,  937500,   1875000,
+                                 3750000, 7500000, 15000000, 15000000};
     expect_bounds(&r, b, 8);
 
     /* An RTO estimate of 2,400 µs (a fresh peer, 100-byte request). */
-    static const int64_t wait[] = { 102400,  568750,  1037500, 1975000,
-                                    3850000, 7600000, 15100000 };
+    static const int64_t wait[] = {102400,  568750,  1037500, 1975000,
+                                   3850000, 7600000, 15100000};
     int64_t total = 0;
     for (int i = 0; i <= 6; i++) {
         cr_assert_eq(rpc_retry_interval(&r, i, 2400, 0), wait[i], "index %d",
@@ -660,7 +660,7 @@ Test(rpc_retry, zero_retries)
 
     rpc_retry_init(&r, 0, NULL);
     cr_assert_eq(r.n, 0);
-    static const uint64_t b[] = { 0, 15000000, 0 };
+    static const uint64_t b[] = {0, 15000000, 0};
     expect_bounds(&r, b, 3);
     cr_assert_eq(rpc_retry_interval(&r, 0, 2400, 0), 102400);
     cr_assert_eq(rpc_retry_interval(&r, 1, 2400, 0), -1);
@@ -686,12 +686,12 @@ Test(rpc_retry, fifteen_retries)
 Test(rpc_retry, keepalive_four_seconds)
 {
     struct rpc_retry r;
-    struct timeval ka = { 4, 0 };
+    struct timeval ka = {4, 0};
 
     rpc_retry_init(&r, 6, &ka);
     cr_assert_eq(r.keepalive_us, 4000000u);
-    static const uint64_t b[] = { 0,      31250,  62500,  125000,
-                                  250000, 500000, 1000000, 1000000 };
+    static const uint64_t b[] = {0,      31250,  62500,   125000,
+                                 250000, 500000, 1000000, 1000000};
     expect_bounds(&r, b, 8);
     cr_assert_eq(rpc_retry_interval(&r, 1, 2400, 0), 131250);
     cr_assert_eq(rpc_retry_interval(&r, 1, 40000, 0), 140000);
@@ -701,22 +701,22 @@ Test(rpc_retry, keepalive_four_seconds)
 Test(rpc_retry, odd_keepalive_truncates_like_shifts)
 {
     struct rpc_retry r;
-    struct timeval ka = { 1, 1 }; /* 1,000,001 µs */
+    struct timeval ka = {1, 1}; /* 1,000,001 µs */
 
     rpc_retry_init(&r, 6, &ka);
-    static const uint64_t b[] = { 0,     7812,  15625,  31250,
-                                  62500, 125000, 250000, 250000 };
+    static const uint64_t b[] = {0,     7812,   15625,  31250,
+                                 62500, 125000, 250000, 250000};
     expect_bounds(&r, b, 8);
 }
 
 Test(rpc_retry, keepalive_edge_values)
 {
     struct rpc_retry r;
-    struct timeval neg = { -5, 0 };
-    struct timeval zero = { 0, 0 };
-    struct timeval huge = { (time_t)1 << 40, 0 };
-    struct timeval usec_only = { 0, 8000000 };
-    struct timeval neg_usec = { 0, -1 };
+    struct timeval neg = {-5, 0};
+    struct timeval zero = {0, 0};
+    struct timeval huge = {(time_t)1 << 40, 0};
+    struct timeval usec_only = {0, 8000000};
+    struct timeval neg_usec = {0, -1};
 
     rpc_retry_init(&r, 6, &neg);
     cr_assert_eq(r.keepalive_us, 60000000u);

@@ -484,8 +484,8 @@ LWP_EXPORT long RPC2_Finalize(void);
 /* ---- Subsystems -------------------------------------------------------- */
 
 /* Records a subsystem id (RPC2_SUBSYSBYID) as served here. A bind for a
- * subsystem that is not exported gets no answer (the client sees
- * RPC2_NOBINDING). RPC2_SUCCESS, RPC2_DUPLICATESERVER, RPC2_FAIL (bad tag,
+ * subsystem that is not exported is answered with a NAK (the client sees
+ * RPC2_NAKED; Coda kept it waiting). RPC2_SUCCESS, RPC2_DUPLICATESERVER, RPC2_FAIL (bad tag,
  * NULL, not initialised). */
 LWP_EXPORT long RPC2_Export(RPC2_SubsysIdent *Subsys);
 /* NULL removes every export. RPC2_SUCCESS or RPC2_BADSERVER. Existing
@@ -502,7 +502,9 @@ LWP_EXPORT long RPC2_DeExport(RPC2_SubsysIdent *Subsys);
     (rpc2_AllocBuffer((long)(x), y, __FILE__, (long)__LINE__))
 LWP_EXPORT long rpc2_AllocBuffer(long MinBodySize, RPC2_PacketBuffer **BufferPtr,
                                  const char *SrcFile, long SrcLine);
-/* Frees *Buffer (NULL allowed) and sets it to NULL. RPC2_SUCCESS. */
+/* Frees *Buffer (NULL allowed) and sets it to NULL. RPC2_SUCCESS, or
+ * RPC2_FAIL (and nothing freed) if *Buffer is not an allocated buffer, e.g.
+ * freed twice. */
 LWP_EXPORT long RPC2_FreeBuffer(RPC2_PacketBuffer **Buffer);
 
 /* ---- Binding ----------------------------------------------------------- */
@@ -525,8 +527,9 @@ typedef long RPC2_AuthFail_func(RPC2_Integer AuthenticationType,
 /* Binds a new connection to Subsys at Host:Port. Blocks for the handshake.
  * Host: BYINETADDR, BYADDRINFO or BYNAME (each address is tried in turn).
  * RPC2_SUCCESS with *ConnHandle set; otherwise *ConnHandle = 0 and
- * RPC2_NOBINDING (no answer in time, name not resolved), RPC2_NAKED,
- * RPC2_NOTAUTHENTICATED (refused or wrong key), RPC2_OLDVERSION (peer
+ * RPC2_NOBINDING (no answer in time, name not resolved), RPC2_NAKED
+ * (subsystem not exported there), RPC2_NOTAUTHENTICATED (refused, or a
+ * wrong key: the server's first answer cannot be opened), RPC2_OLDVERSION (peer
  * without rpc2sec), RPC2_FAIL (bad arguments, not initialised). */
 LWP_EXPORT long RPC2_NewBinding(RPC2_HostIdent *Host, RPC2_PortIdent *Port,
                                 RPC2_SubsysIdent *Subsys,

@@ -42,8 +42,8 @@ static void check(int ok)
     }
 }
 
-static void check_inside(const BUFFER *buf, const char *start,
-                         const void *p, size_t len)
+static void check_inside(const BUFFER *buf, const char *start, const void *p,
+                         size_t len)
 {
     const char *q = p;
     check(q >= start && q <= buf->eob && (size_t)(buf->eob - q) >= len);

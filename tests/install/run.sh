@@ -80,6 +80,9 @@ libdir=$(dirname "$pcdir")
 for f in "$prefix/include/lwp/lwp.h" "$prefix/include/lwp/lock.h" \
          "$prefix/include/lwp/timer.h" "$prefix/include/lwp/fasttime.h" \
          "$libdir/liblwp.a" "$libdir/liblwp.so" \
+         "$prefix/include/rpc2/rpc2.h" "$prefix/include/rpc2/errors.h" \
+         "$prefix/include/rpc2/pack_helper.h" "$prefix/include/rpc2/se.h" \
+         "$libdir/liblwprpc.a" "$libdir/liblwprpc.so" "$pcdir/lwprpc.pc" \
          "$libdir/cmake/lwp/lwpConfig.cmake" \
          "$libdir/cmake/lwp/lwpConfigVersion.cmake" \
          "$libdir/cmake/lwp/lwpTargets.cmake"; do
@@ -96,6 +99,8 @@ if command -v readelf >/dev/null 2>&1; then
     [ -e "$libdir/$soname" ] || fail "soname $soname not installed"
     echo "liblwp.so soname: $soname"
 fi
+rpc_soname_link=$(find "$libdir" -maxdepth 1 -name 'liblwprpc.so.[0-9]*' | sort | head -n 1)
+[ -n "$rpc_soname_link" ] || fail "no versioned liblwprpc.so.N in $libdir"
 grep -q "^prefix=$prefix\$" "$pc" || { cat "$pc"; fail "lwp.pc prefix is not $prefix"; }
 
 # 3. Each installed header compiles alone, in C and C++.
@@ -138,24 +143,25 @@ if [ -n "$cxx" ] && ! command -v "$cxx" >/dev/null 2>&1; then
     cxx=
 fi
 inc="-I$prefix/include"
-for h in "$prefix"/include/lwp/*.h; do
+for h in "$prefix"/include/lwp/*.h "$prefix"/include/rpc2/*.h; do
     name=$(basename "$h" .h)
-    src=$checks/$name.c
+    dir=$(basename "$(dirname "$h")")
+    src=$checks/${dir}_$name.c
     # The header is the file's first include; the declaration after it
     # keeps an otherwise empty file legal under -pedantic.
-    printf '#include <lwp/%s.h>\nextern int lwp_header_check;\n' "$name" \
+    printf '#include <%s/%s.h>\nextern int lwp_header_check;\n' "$dir" "$name" \
         >"$src"
     for std in c99 c11 c17; do
         for posix in -D_POSIX_C_SOURCE=200809L -U_POSIX_C_SOURCE; do
             # shellcheck disable=SC2086 # flag lists
-            check "<lwp/$name.h> -std=$std $posix" \
+            check "<$dir/$name.h> -std=$std $posix" \
                 "$cc" -std=$std $posix $c_warn $inc -fsyntax-only "$src"
         done
     done
     [ -n "$cxx" ] || continue
     for std in c++11 c++17; do
         # shellcheck disable=SC2086 # flag lists
-        check "<lwp/$name.h> -std=$std (C++)" \
+        check "<$dir/$name.h> -std=$std (C++)" \
             "$cxx" -std=$std $cxx_warn $inc -fsyntax-only -x c++ "$src"
     done
 done
@@ -202,6 +208,14 @@ if command -v ldd >/dev/null 2>&1; then
 fi
 "$work/consumer_pc" || fail "consumer_pc exited with status $?"
 
+step "pkg-config build of rpc_consumer.c (lwprpc)"
+rpc_flags=$("$pkg_config" --cflags --libs lwprpc) || fail "pkg-config --cflags --libs lwprpc"
+echo "pkg-config --cflags --libs lwprpc: $rpc_flags"
+# shellcheck disable=SC2086 # word splitting of the flag lists is intended
+"$cc" $flags -o "$work/rpc_consumer_pc" "$source_dir/tests/install/rpc_consumer.c" \
+    $rpc_flags || fail "compiling rpc_consumer.c through pkg-config"
+"$work/rpc_consumer_pc" || fail "rpc_consumer_pc exited with status $?"
+
 # 5. A private prefix without LD_LIBRARY_PATH: the run path recorded at
 # link time, as the README tells users of a private prefix to do.
 step "consumer.c linked with -Wl,-rpath,<pkg-config libdir>, run without LD_LIBRARY_PATH"
@@ -232,7 +246,12 @@ grep -F "$libdir/cmake/lwp" "$work/cmake_build/CMakeCache.txt" >/dev/null ||
 "$work/cmake_build/consumer" || fail "cmake consumer (lwp::lwp) exited with status $?"
 "$work/cmake_build/consumer_static" ||
     fail "cmake consumer (lwp::lwp_static) exited with status $?"
+"$work/cmake_build/rpc_consumer" || fail "cmake rpc_consumer (lwp::lwprpc) exited with status $?"
+"$work/cmake_build/rpc_consumer_static" ||
+    fail "cmake rpc_consumer (lwp::lwprpc_static) exited with status $?"
 if command -v readelf >/dev/null 2>&1; then
+    readelf -d "$work/cmake_build/rpc_consumer" | grep -q 'NEEDED.*liblwprpc\.so' ||
+        fail "lwp::lwprpc did not link liblwprpc.so"
     readelf -d "$work/cmake_build/consumer" | grep -q 'NEEDED.*liblwp\.so' ||
         fail "lwp::lwp did not link liblwp.so"
     if readelf -d "$work/cmake_build/consumer_static" | grep -q 'NEEDED.*liblwp\.so'; then

@@ -1,11 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* A test server and client helpers over the public RPC2 API. */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <lwp/iomgr.h>
 
 #include "rpc_test.h"
+
+/* Only failures talk to Criterion: a forked server process (below) must
+ * not send it messages, so there it just exits. */
+static bool in_child;
+#define REQUIRE(cond)                                                        \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            if (in_child) {                                                  \
+                _exit(3);                                                    \
+            }                                                                \
+            cr_assert_fail("%s:%d: %s", __FILE__, __LINE__, #cond);          \
+        }                                                                    \
+    } while (0)
+#define REQUIRE_EQ(a, b) REQUIRE((a) == (b))
 
 RPC2_EncryptionKey rpct_secret = {'s', 'e', 'c', 'r', 'e', 't', '!', '!'};
 unsigned long rpct_executions;
@@ -58,7 +76,7 @@ static void answer(RPC2_Handle h, RPC2_PacketBuffer *req)
         tv.tv_usec %= 1000000;
         IOMGR_Select(0, NULL, NULL, NULL, &tv);
     }
-    cr_assert_eq(RPC2_AllocBuffer((long)len, &rep), RPC2_SUCCESS);
+    REQUIRE_EQ(RPC2_AllocBuffer((long)len, &rep), RPC2_SUCCESS);
     if (op == RPCT_OP_COUNT) {
         uint32_t n = htonl((uint32_t)op_counts[RPCT_OP_ECHO]);
         memcpy(rep->Body, &n, 4);
@@ -82,7 +100,7 @@ static void server_main(void *arg)
             return; /* RPC2_Finalize */
         }
         if (req->Header.Opcode == RPC2_NEWCONNECTION) {
-            cr_assert_eq(RPC2_Enable(h), RPC2_SUCCESS);
+            REQUIRE_EQ(RPC2_Enable(h), RPC2_SUCCESS);
             rpct_binds++;
         } else {
             answer(h, req);
@@ -93,23 +111,29 @@ static void server_main(void *arg)
 
 uint16_t rpct_init(long retries, long keepalive_ms)
 {
+    return rpct_init_at(0, retries, keepalive_ms);
+}
+
+uint16_t rpct_init_at(uint16_t at, long retries, long keepalive_ms)
+{
     PROCESS main_pid;
-    RPC2_PortIdent port = {.Tag = RPC2_PORTBYINETNUMBER};
+    RPC2_PortIdent port = {.Tag = RPC2_PORTBYINETNUMBER,
+                           .Value.InetPortNumber = at};
     RPC2_SubsysIdent subsys = {.Tag = RPC2_SUBSYSBYID};
     struct timeval ka = {keepalive_ms / 1000, (keepalive_ms % 1000) * 1000};
     RPC2_HostIdent local = {.Tag = RPC2_HOSTBYINETADDR};
 
     rpct_executions = rpct_binds = rpct_authfails = 0;
     memset(op_counts, 0, sizeof op_counts);
-    cr_assert_eq(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &main_pid),
+    REQUIRE_EQ(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &main_pid),
                  LWP_SUCCESS);
     local.Value.InetAddress.s_addr = htonl(INADDR_LOOPBACK);
     RPC2_setbindaddr(&local);
-    cr_assert_eq(RPC2_Init(RPC2_VERSION, NULL, &port, retries,
+    REQUIRE_EQ(RPC2_Init(RPC2_VERSION, NULL, &port, retries,
                            keepalive_ms ? &ka : NULL),
                  RPC2_SUCCESS);
     subsys.Value.SubsysId = RPCT_SUBSYS;
-    cr_assert_eq(RPC2_Export(&subsys), RPC2_SUCCESS);
+    REQUIRE_EQ(RPC2_Export(&subsys), RPC2_SUCCESS);
     return port.Value.InetPortNumber;
 }
 
@@ -117,7 +141,7 @@ void rpct_start_servers(int n)
 {
     for (int i = 0; i < n; i++) {
         PROCESS pid;
-        cr_assert_eq(LWP_CreateProcess(server_main, 65536, LWP_NORMAL_PRIORITY,
+        REQUIRE_EQ(LWP_CreateProcess(server_main, 65536, LWP_NORMAL_PRIORITY,
                                        NULL, "server", &pid),
                      LWP_SUCCESS);
     }
@@ -125,7 +149,7 @@ void rpct_start_servers(int n)
 
 void rpct_fini(void)
 {
-    cr_assert_eq(RPC2_Finalize(), RPC2_SUCCESS);
+    REQUIRE_EQ(RPC2_Finalize(), RPC2_SUCCESS);
     RPC2_setbindaddr(NULL);
     LWP_TerminateProcessSupport();
 }
@@ -157,7 +181,7 @@ long rpct_call(RPC2_Handle h, int32_t op, const void *body, size_t len,
     struct timeval pat;
     long rc;
 
-    cr_assert_eq(RPC2_AllocBuffer((long)len, &req), RPC2_SUCCESS);
+    REQUIRE_EQ(RPC2_AllocBuffer((long)len, &req), RPC2_SUCCESS);
     memcpy(req->Body, body, len);
     req->Header.Opcode = op;
     if (patience) {
@@ -166,4 +190,59 @@ long rpct_call(RPC2_Handle h, int32_t op, const void *body, size_t len,
     rc = RPC2_MakeRPC(h, req, NULL, reply, patience ? &pat : NULL, 1);
     RPC2_FreeBuffer(&req);
     return rc;
+}
+
+static void idle_forever(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        IOMGR_Sleep(3600);
+    }
+}
+
+void rpct_fork_idle(struct rpct_child *ch)
+{
+    int go[2], back[2];
+
+    REQUIRE_EQ(pipe(go), 0);
+    REQUIRE_EQ(pipe(back), 0);
+    ch->pid = fork();
+    REQUIRE(ch->pid >= 0);
+    if (ch->pid == 0) {
+        uint16_t cmd[2];
+        in_child = true;
+        close(go[1]);
+        close(back[0]);
+        if (read(go[0], cmd, sizeof cmd) != sizeof cmd) {
+            _exit(0); /* never started */
+        }
+        uint16_t p = rpct_init_at(cmd[0], -1, cmd[1]);
+        rpct_start_servers(4);
+        if (write(back[1], &p, sizeof p) != sizeof p) {
+            _exit(1);
+        }
+        idle_forever(NULL);
+        _exit(0);
+    }
+    close(go[0]);
+    close(back[1]);
+    ch->go = go[1];
+    ch->back = back[0];
+}
+
+uint16_t rpct_child_serve(struct rpct_child *ch, uint16_t at, long keepalive_ms)
+{
+    uint16_t cmd[2] = {at, (uint16_t)keepalive_ms}, port = 0;
+
+    REQUIRE_EQ(write(ch->go, cmd, sizeof cmd), (ssize_t)sizeof cmd);
+    REQUIRE_EQ(read(ch->back, &port, sizeof port), (ssize_t)sizeof port);
+    return port;
+}
+
+void rpct_child_kill(struct rpct_child *ch)
+{
+    kill(ch->pid, SIGKILL);
+    waitpid(ch->pid, NULL, 0);
+    close(ch->go);
+    close(ch->back);
 }
