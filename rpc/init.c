@@ -244,6 +244,7 @@ static struct rpc_instance *instance_new(RPC2_Options *opt, long retries,
 
 static void instance_free(struct rpc_instance *r)
 {
+    rpc_pending_binds_fini(r);
     rpc_conn_table_fini(r);
     rpc_hosts_fini(&r->hosts);
     rpc_timers_fini(&r->timers);

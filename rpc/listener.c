@@ -210,18 +210,20 @@ static bool init1_packet(struct rpc_instance *r, RPC2_PacketBuffer *pb,
     }
     dup = rpc_conn_find_bind(r, host, pb->Header.LocalHandle,
                              pb->Header.Uniquefier);
-    if (dup) {
+    if (dup || rpc_bind_is_queued(r, &pb->Header, from, fromlen)) {
         /* A retransmission: say we are working on it (F5: -1 for every
          * level); INIT2 is retransmitted by the binding LWP itself. */
-        if (rpc_conn_in(dup, S_STARTBIND)) {
+        if (!dup || rpc_conn_in(dup, S_STARTBIND)) {
             busy_for_init1(r, pb, from, fromlen);
         }
     } else if (!rpc_subsys_exported(r, (long)pb->Header.SubsysId)) {
         rpc_send_nak(r, NULL, &pb->Header, from, fromlen); /* F13 */
-    } else if (rpc_offer_bind(r, pb, from, fromlen)) {
-        taken = true;
     } else {
-        busy_for_init1(r, pb, from, fromlen);
+        enum rpc_offer o = rpc_offer_bind(r, pb, from, fromlen);
+        taken = o != RPC_OFFER_REFUSED;
+        if (o != RPC_OFFER_HANDED) {
+            busy_for_init1(r, pb, from, fromlen); /* queued, or no room */
+        }
     }
     rpc_host_put(&r->hosts, host);
     return taken;

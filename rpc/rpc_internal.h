@@ -49,6 +49,7 @@
 #define RPC_MAX_IDENT 1024         /* client identity bytes in INIT1 */
 #define RPC_DELACK_US 100000u      /* unsolicited BUSY after 100 ms */
 #define RPC_RECV_BATCH 16          /* datagrams per recvmmsg */
+#define RPC_MAX_PENDING_BINDS 64 /* INIT1s waiting for a GetRequest LWP */
 #define RPC_BAD_INIT2_LIMIT 2     /* then the bind fails: wrong key */
 #define RPC_REAP_PERIOD_US 60000000ull
 #define RPC_REAP_IDLE_US 900000000ull
@@ -129,6 +130,14 @@ struct rpc_conn {
     struct SFTP_Entry *se_ptr;
 };
 
+/* A bind request no server LWP was free to take yet. */
+struct rpc_pending_bind {
+    RPC2_PacketBuffer *init1;
+    struct sockaddr_storage from;
+    socklen_t fromlen;
+    uint64_t since; /* µs; dropped after half the keepalive */
+};
+
 struct rpc_export {
     struct rpc_export *next;
     long subsys;
@@ -156,6 +165,8 @@ struct rpc_instance {
     struct rpc_conn *hold_head, *hold_tail;
     uint32_t nheld;
     struct rpc_getreq getreq_ring; /* sentinel of the waiting servers */
+    struct rpc_pending_bind pbinds[RPC_MAX_PENDING_BINDS];
+    uint32_t npbinds;
 
     struct rpc_export *exports;
     uint32_t lamport;
@@ -256,8 +267,14 @@ void rpc_handle_datagram(struct rpc_instance *r, const uint8_t *d, size_t len,
 /* server.c */
 void rpc_server_packet(struct rpc_instance *r, struct rpc_conn *c,
                        RPC2_PacketBuffer *pb);
-bool rpc_offer_bind(struct rpc_instance *r, RPC2_PacketBuffer *init1,
-                    const struct sockaddr *from, socklen_t fromlen);
+enum rpc_offer { RPC_OFFER_REFUSED, RPC_OFFER_HANDED, RPC_OFFER_QUEUED };
+enum rpc_offer rpc_offer_bind(struct rpc_instance *r,
+                              RPC2_PacketBuffer *init1,
+                              const struct sockaddr *from, socklen_t fromlen);
+bool rpc_bind_is_queued(const struct rpc_instance *r,
+                        const struct RPC2_PacketHeader *h,
+                        const struct sockaddr *from, socklen_t fromlen);
+void rpc_pending_binds_fini(struct rpc_instance *r);
 void rpc_hold_remove(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_getreq_wake_all(struct rpc_instance *r, enum rpc_wake why);
 bool rpc_subsys_exported(const struct rpc_instance *r, long subsys);

@@ -5,9 +5,10 @@
  * RPC2_GetRequest, RPC2_Enable, RPC2_SendResponse, RPC2_Export.
  *
  * Bounds: a connection holds at most one request (the hold queue has at
- * most one entry per connection); a bind is accepted only when an LWP is
- * waiting in RPC2_GetRequest for it, so pending binds are bounded by the
- * number of such LWPs; one saved reply per connection.
+ * most one entry per connection); at most RPC_MAX_PENDING_BINDS (64) bind
+ * requests wait for a free server LWP, each answered with BUSY meanwhile
+ * (more get only the BUSY and are retried by their client); one saved
+ * reply per connection.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -189,19 +190,19 @@ void rpc_server_packet(struct rpc_instance *r, struct rpc_conn *c,
     RPC2_FreeBuffer(&pb);
 }
 
-bool rpc_offer_bind(struct rpc_instance *r, RPC2_PacketBuffer *init1,
-                    const struct sockaddr *from, socklen_t fromlen)
+static struct rpc_conn *bind_conn_new(struct rpc_instance *r,
+                                      const struct RPC2_PacketHeader *h,
+                                      const struct sockaddr *from,
+                                      socklen_t fromlen)
 {
-    const struct RPC2_PacketHeader *h = &init1->Header;
-    struct rpc_getreq *g = find_waiter(r, true, h->SubsysId, 0);
-    struct rpc_conn *c;
+    struct rpc_conn *c = rpc_conn_new(r, RPC_ROLE_SERVER);
 
-    if (!g || !(c = rpc_conn_new(r, RPC_ROLE_SERVER))) {
-        return false;
+    if (!c) {
+        return NULL;
     }
     if (rpc_conn_set_peer(r, c, from, fromlen) != 0) {
         rpc_conn_free(r, c);
-        return false;
+        return NULL;
     }
     rpc_conn_state(c, S_STARTBIND);
     c->peer_handle = h->LocalHandle;
@@ -211,8 +212,108 @@ bool rpc_offer_bind(struct rpc_instance *r, RPC2_PacketBuffer *init1,
     c->ts_echo = h->TimeStamp;
     c->req_time = rpc_now();
     rpc_conn_bind_index(r, c);
-    hand_over(g, c, init1);
+    return c;
+}
+
+static bool queue_bind(struct rpc_instance *r, RPC2_PacketBuffer *init1,
+                       const struct sockaddr *from, socklen_t fromlen)
+{
+    struct rpc_pending_bind *p;
+
+    if (r->npbinds == RPC_MAX_PENDING_BINDS || fromlen > sizeof p->from) {
+        return false;
+    }
+    p = &r->pbinds[r->npbinds++];
+    p->init1 = init1;
+    memcpy(&p->from, from, fromlen);
+    p->fromlen = fromlen;
+    p->since = rpc_now();
     return true;
+}
+
+enum rpc_offer rpc_offer_bind(struct rpc_instance *r,
+                              RPC2_PacketBuffer *init1,
+                              const struct sockaddr *from, socklen_t fromlen)
+{
+    const struct RPC2_PacketHeader *h = &init1->Header;
+    struct rpc_getreq *g = find_waiter(r, true, h->SubsysId, 0);
+    struct rpc_conn *c;
+
+    if (!g) {
+        /* Every server LWP is busy: keep the bind for the next one (the
+         * caller answers BUSY either way, so the client waits quietly). */
+        return queue_bind(r, init1, from, fromlen) ? RPC_OFFER_QUEUED
+                                                   : RPC_OFFER_REFUSED;
+    }
+    c = bind_conn_new(r, h, from, fromlen);
+    if (!c) {
+        return RPC_OFFER_REFUSED;
+    }
+    hand_over(g, c, init1);
+    return RPC_OFFER_HANDED;
+}
+
+bool rpc_bind_is_queued(const struct rpc_instance *r,
+                        const struct RPC2_PacketHeader *h,
+                        const struct sockaddr *from, socklen_t fromlen)
+{
+    for (uint32_t i = 0; i < r->npbinds; i++) {
+        const struct rpc_pending_bind *p = &r->pbinds[i];
+        if (p->init1->Header.LocalHandle == h->LocalHandle &&
+            p->init1->Header.Uniquefier == h->Uniquefier &&
+            p->fromlen == fromlen && memcmp(&p->from, from, fromlen) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void unqueue_bind(struct rpc_instance *r, uint32_t i)
+{
+    memmove(&r->pbinds[i], &r->pbinds[i + 1],
+            (r->npbinds - i - 1) * sizeof r->pbinds[0]);
+    r->npbinds--;
+}
+
+/* The oldest queued bind the filter accepts, as a new connection with its
+ * INIT1 in *pb; binds older than half the keepalive (the client has nearly
+ * given up) are dropped on the way. */
+static struct rpc_conn *take_queued_bind(struct rpc_instance *r,
+                                         const RPC2_RequestFilter *f,
+                                         RPC2_PacketBuffer **pb)
+{
+    uint64_t now = rpc_now();
+
+    for (uint32_t i = 0; i < r->npbinds;) {
+        struct rpc_pending_bind *p = &r->pbinds[i];
+        if (now - p->since > r->retry.keepalive_us / 2) {
+            RPC2_FreeBuffer(&p->init1);
+            unqueue_bind(r, i);
+            continue;
+        }
+        if (!filter_matches(f, true, p->init1->Header.SubsysId, 0)) {
+            i++;
+            continue;
+        }
+        struct rpc_conn *c = bind_conn_new(r, &p->init1->Header,
+                                           (struct sockaddr *)&p->from,
+                                           p->fromlen);
+        if (!c) {
+            return NULL;
+        }
+        *pb = p->init1;
+        unqueue_bind(r, i);
+        return c;
+    }
+    return NULL;
+}
+
+void rpc_pending_binds_fini(struct rpc_instance *r)
+{
+    while (r->npbinds) {
+        RPC2_FreeBuffer(&r->pbinds[r->npbinds - 1].init1);
+        r->npbinds--;
+    }
 }
 
 static long check_filter(struct rpc_instance *r, const RPC2_RequestFilter *f)
@@ -319,6 +420,7 @@ long RPC2_GetRequest(RPC2_RequestFilter *Filter, RPC2_Handle *ConnHandle,
         deadline = rpc_now() + us;
     }
     for (;;) {
+        RPC2_PacketBuffer *pb = NULL;
         struct rpc_conn *c = take_held(r, &g.filter);
         if (c) {
             *Request = c->held;
@@ -326,14 +428,19 @@ long RPC2_GetRequest(RPC2_RequestFilter *Filter, RPC2_Handle *ConnHandle,
             *ConnHandle = c->handle;
             return RPC2_SUCCESS;
         }
-        enum rpc_wake why = wait_request(r, &g, deadline);
-        if (why == RPC_WAKE_BOMB) {
-            return RPC2_TIMEOUT;
+        c = take_queued_bind(r, &g.filter, &pb);
+        if (c) {
+            g.conn = c;
+        } else {
+            enum rpc_wake why = wait_request(r, &g, deadline);
+            if (why == RPC_WAKE_BOMB) {
+                return RPC2_TIMEOUT;
+            }
+            if (why != RPC_WAKE_ARRIVED) {
+                return RPC2_FAIL;
+            }
+            pb = g.pkt;
         }
-        if (why != RPC_WAKE_ARRIVED) {
-            return RPC2_FAIL;
-        }
-        RPC2_PacketBuffer *pb = g.pkt;
         if (pb->Header.RemoteHandle != 0) {
             *Request = pb;
             *ConnHandle = g.conn->handle;

@@ -15,11 +15,14 @@
 #define RPCT_OP_SLEEP 2 /* body: u32 ms to sleep before the echo */
 #define RPCT_OP_FAIL 3  /* ReturnCode = body u32 (an errno value) */
 #define RPCT_OP_COUNT 4 /* reply: u32 count of executions of this op */
+#define RPCT_OP_ONCE 5  /* body: u32 id < RPCT_ONCE_MAX; counted, echoed */
+#define RPCT_ONCE_MAX 65536
 
 extern RPC2_EncryptionKey rpct_secret;   /* what GetKeys hands out */
 extern unsigned long rpct_executions;    /* requests the server ran */
 extern unsigned long rpct_binds;         /* NEWCONNECTIONs enabled */
 extern unsigned long rpct_authfails;     /* AuthFail callbacks */
+extern unsigned char rpct_once[RPCT_ONCE_MAX]; /* executions per id */
 
 /* LWP_Init (main at normal priority), RPC2_Init on an ephemeral port of
  * 127.0.0.1 with the given retry count and keepalive (ms; 0 = defaults),

@@ -323,3 +323,48 @@ Test(rpc_core, many_connections_bound_at_once)
     }
     cr_assert_eq(rpct_binds, N);
 }
+
+static int binders_done;
+
+static void binder(void *arg)
+{
+    RPC2_Handle h;
+    long *rc = arg;
+
+    *rc = rpct_bind(port, RPC2_SECURE, NULL, &h);
+    binders_done++;
+    LWP_NoYieldSignal(&binders_done);
+}
+
+Test(rpc_core, binds_wait_for_a_busy_server_pool)
+{
+    /* Two server LWPs, both inside slow calls: binds arriving meanwhile
+     * are queued and served when one is free (Coda dropped them). */
+    enum { B = 20 };
+    RPC2_Handle h1, h2;
+    static long rcs[B];
+    uint32_t ms = htonl(300);
+
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h1), RPC2_SUCCESS);
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h2), RPC2_SUCCESS);
+    cr_assert_eq(rpct_bind(port, RPC2_OPENKIMONO, NULL, &h2), RPC2_SUCCESS);
+    binders_done = 0;
+    for (int i = 0; i < B; i++) {
+        PROCESS pid;
+        rcs[i] = 1;
+        cr_assert_eq(LWP_CreateProcess(binder, 65536, LWP_NORMAL_PRIORITY,
+                                       &rcs[i], "binder", &pid),
+                     LWP_SUCCESS);
+    }
+    RPC2_PacketBuffer *rep = NULL;
+    cr_assert_eq(rpct_call(h1, RPCT_OP_SLEEP, &ms, 4, &rep, NULL),
+                 RPC2_SUCCESS);
+    RPC2_FreeBuffer(&rep);
+    while (binders_done < B) {
+        LWP_WaitProcess(&binders_done);
+    }
+    for (int i = 0; i < B; i++) {
+        cr_assert_eq(rcs[i], RPC2_SUCCESS, "bind %d: %s", i,
+                     RPC2_ErrorMsg(rcs[i]));
+    }
+}

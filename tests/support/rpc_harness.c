@@ -29,6 +29,7 @@ RPC2_EncryptionKey rpct_secret = {'s', 'e', 'c', 'r', 'e', 't', '!', '!'};
 unsigned long rpct_executions;
 unsigned long rpct_binds;
 unsigned long rpct_authfails;
+unsigned char rpct_once[RPCT_ONCE_MAX];
 static unsigned long op_counts[8];
 
 static long get_keys(RPC2_Integer *auth, RPC2_CountedBS *cident,
@@ -69,6 +70,12 @@ static void answer(RPC2_Handle h, RPC2_PacketBuffer *req)
     rpct_executions++;
     if (op > 0 && op < 8) {
         op_counts[op]++;
+    }
+    if (op == RPCT_OP_ONCE) {
+        uint32_t id = body_u32(req);
+        if (id < RPCT_ONCE_MAX && rpct_once[id] < 255) {
+            rpct_once[id]++;
+        }
     }
     if (op == RPCT_OP_SLEEP) {
         struct timeval tv = {0, (suseconds_t)body_u32(req) * 1000};
@@ -124,6 +131,7 @@ uint16_t rpct_init_at(uint16_t at, long retries, long keepalive_ms)
     RPC2_HostIdent local = {.Tag = RPC2_HOSTBYINETADDR};
 
     rpct_executions = rpct_binds = rpct_authfails = 0;
+    memset(rpct_once, 0, sizeof rpct_once);
     memset(op_counts, 0, sizeof op_counts);
     REQUIRE_EQ(LWP_Init(LWP_VERSION, LWP_NORMAL_PRIORITY, &main_pid),
                  LWP_SUCCESS);
