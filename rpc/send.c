@@ -156,14 +156,21 @@ void rpc_send_nak(struct rpc_instance *r, struct rpc_conn *via,
     RPC2_FreeBuffer(&pb);
 }
 
+/* A retransmitted request whose reply was sent: the reply was lost, so the
+ * path is lossy. Send it twice (each a fresh rpc2sec frame; Coda clients
+ * drop the copy as a duplicate): a retry then fails only if both copies
+ * are lost, which keeps a lossy but live peer from being declared dead. */
+#define SAVED_REPLY_COPIES 2
+
 void rpc_resend_saved(struct rpc_instance *r, struct rpc_conn *c, uint32_t ts)
 {
     if (!c->saved) {
         return;
     }
     c->saved->Header.TimeStamp = ts;
-    c->saved->Header.Lamport = rpc_lamport_tick(r);
-    if (rpc_send(r, c, c->saved) == 0) {
-        rpc2_Sent.Retries++;
+    for (int i = 0; i < SAVED_REPLY_COPIES; i++) {
+        if (rpc_send(r, c, c->saved) == 0) {
+            rpc2_Sent.Retries++;
+        }
     }
 }

@@ -43,6 +43,7 @@ static void stop(void)
 
 enum { CONNS = 100, CALLS = 100 };
 static int done_lwps, bad_results;
+static long last_bad;
 static uint32_t next_id; /* a fresh id per call, across all callers */
 
 static void caller(void *arg)
@@ -56,6 +57,10 @@ static void caller(void *arg)
         if (rc != RPC2_SUCCESS || rep->Header.BodyLength != 4 ||
             memcmp(rep->Body, &net, 4) != 0) {
             bad_results++;
+            last_bad = rc;
+            if (rc != RPC2_SUCCESS) {
+                break; /* the connection is unusable now */
+            }
         }
         RPC2_FreeBuffer(&rep);
     }
@@ -66,6 +71,10 @@ static void caller(void *arg)
 Test(rpc_faults, ten_thousand_calls_through_loss_duplication_and_reordering,
      .timeout = 120)
 {
+    /* Independent 30% loss each way: a round trip fails with p = 0.51.
+     * Coda's longest schedule sends a request 16 times; the server sends
+     * the saved reply of a retransmitted request twice, so a retry fails
+     * with p = 0.36 and a call dies with p = 0.51 * 0.36^15 ~ 1e-7. */
     struct rpc_proxy_faults f = {.drop = 0.30, .duplicate = 0.10,
                                  .reorder = 0.10, .reorder_max_us = 2000};
     static RPC2_Handle hs[CONNS];
@@ -90,7 +99,8 @@ Test(rpc_faults, ten_thousand_calls_through_loss_duplication_and_reordering,
     while (done_lwps < CONNS) {
         LWP_WaitProcess(&done_lwps);
     }
-    cr_assert_eq(bad_results, 0);
+    cr_assert_eq(bad_results, 0, "%d calls failed, the last with %s",
+                 bad_results, RPC2_ErrorMsg(last_bad));
     /* At most once: every call ran exactly once at the server. */
     for (int id = 0; id < CONNS * CALLS; id++) {
         cr_assert_eq(rpct_once[id], 1, "call %d ran %d times", id, rpct_once[id]);
@@ -98,7 +108,10 @@ Test(rpc_faults, ten_thousand_calls_through_loss_duplication_and_reordering,
     struct rpc_proxy_stats up, down;
     rpc_proxy_get_stats(proxy, RPC_PROXY_TO_SERVER, &up);
     rpc_proxy_get_stats(proxy, RPC_PROXY_TO_CLIENT, &down);
-    cr_assert_gt(up.dropped, 1000);
+    /* About 30% of what reached the proxy in each direction was lost. */
+    cr_assert_gt(up.dropped, up.received / 4);
+    cr_assert_lt(up.dropped, up.received * 7 / 20);
+    cr_assert_gt(down.dropped, down.received / 4);
     cr_assert_gt(down.duplicated, 300);
     cr_assert_gt(up.reordered, 300);
     cr_assert_gt(rpc2_Sent.Retries, 1000);
