@@ -27,7 +27,7 @@ static void bind_and_echo(int32_t level)
 {
     RPC2_Handle h = 0;
     RPC2_PacketBuffer *rep = NULL;
-    char msg[64];
+    char msg[64] = {0};
 
     cr_assert_eq(rpct_bind(port, level, NULL, &h), RPC2_SUCCESS);
     cr_assert_geq(h, 256);
