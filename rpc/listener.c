@@ -38,11 +38,11 @@ static void rtt_sample(struct rpc_instance *r, struct rpc_conn *c,
     int32_t obs = (int32_t)(rpc_stamp(now) - ts);
 
     if (ts != 0 && obs > 0 && c->wait) {
-        struct timeval tv;
-        FT_GetTimeOfDay(&tv, NULL);
+        /* The arrival stamp serves as "now": one clock read per packet. */
         rpc_host_sample(c->host, c->handle, (uint32_t)obs,
                         WIRE_HDR + c->wait->req->Header.BodyLength,
-                        (uint32_t)pb->Prefix.LengthOfPacket, &tv);
+                        (uint32_t)pb->Prefix.LengthOfPacket,
+                        &pb->Prefix.RecvStamp);
     }
 }
 
@@ -135,9 +135,7 @@ static bool conn_packet(struct rpc_instance *r, struct rpc_conn *c,
         }
         return false;
     }
-    struct timeval tv;
-    FT_GetTimeOfDay(&tv, NULL);
-    rpc_host_heard(c->host, &tv);
+    rpc_host_heard(c->host, &pb->Prefix.RecvStamp);
     if (h->Lamport >= r->lamport) {
         r->lamport = h->Lamport + 1;
     }

@@ -7,19 +7,20 @@
  * CBC without a MAC would be unauthenticated, and Coda never negotiates
  * XCBC over CCM, so both are refused rather than guessed at.
  *
- * Every EVP context is created and keyed here, once per key; the packet
- * functions only set an IV (and for CCM the tag and length), so sealing
- * or opening allocates nothing.
+ * A half holds only its raw keys; the packet functions take the thread's
+ * EVP context for their use keyed with them (sec_ctx.c), so an idle SA
+ * costs a hundred-odd bytes and sealing or opening allocates nothing once
+ * the thread's contexts exist.
  */
 #include "sec_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
-#define SEC_CCM_NONCELEN (SEC_CCM_SALTLEN + SEC_CCM_IVLEN) /* 11: L = 4 */
 #define SEC_CCM_MINKEY 19
 #define SEC_CCM_MAXKEY 35
 #define SEC_CBC_MINKEY 16
@@ -48,38 +49,32 @@ static const EVP_CIPHER *aes_for(bool ccm, size_t keylen)
     return NULL;
 }
 
-/* M, L and the key must be set in this order: OpenSSL fixes the CCM
- * flags byte from M and L when the key is set. */
-static int ccm_setup(struct sec_half *h, const uint8_t *key, size_t keylen)
+static void ccm_setup(struct sec_half *h, const uint8_t *key, size_t keylen)
 {
     size_t aes_len = keylen - SEC_CCM_SALTLEN;
-    const EVP_CIPHER *c = aes_for(true, aes_len);
-    int enc = h->encrypting;
 
     memcpy(h->salt, key + aes_len, SEC_CCM_SALTLEN);
+    h->key_len = (uint8_t)(aes_len >= 32 ? 32 : aes_len >= 24 ? 24 : 16);
+    memcpy(h->key, key, h->key_len);
     h->iv_len = SEC_CCM_IVLEN;
     h->tag_len = h->icv_len =
         h->encr == SEC_ENCR_AES_CCM_8 ? 8 : h->encr == SEC_ENCR_AES_CCM_12 ? 12
                                                                            : 16;
-    return EVP_CipherInit_ex(h->cipher, c, NULL, NULL, NULL, enc) &&
-                   EVP_CIPHER_CTX_ctrl(h->cipher, EVP_CTRL_AEAD_SET_IVLEN,
-                                       SEC_CCM_NONCELEN, NULL) &&
-                   EVP_CIPHER_CTX_ctrl(h->cipher, EVP_CTRL_AEAD_SET_TAG,
-                                       (int)h->tag_len, NULL) &&
-                   EVP_CipherInit_ex(h->cipher, NULL, NULL, key, NULL, enc)
-               ? 0
-               : -EIO;
 }
 
-static int cbc_setup(struct sec_half *h, const uint8_t *key, size_t keylen)
+static void cbc_setup(struct sec_half *h, const uint8_t *key, size_t keylen)
 {
+    h->key_len = (uint8_t)(keylen >= 32 ? 32 : keylen >= 24 ? 24 : 16);
+    memcpy(h->key, key, h->key_len);
     h->iv_len = SEC_CBC_IVLEN;
     h->icv_len = SEC_XCBC_ICVLEN;
-    return EVP_CipherInit_ex(h->cipher, aes_for(false, keylen), NULL, key,
-                             NULL, h->encrypting) &&
-                   EVP_CIPHER_CTX_set_padding(h->cipher, 0)
-               ? 0
-               : -EIO;
+}
+
+/* A CCM half has no XCBC subkeys: it is allocated without them. */
+static size_t half_size(int auth)
+{
+    return auth == SEC_AUTH_AES_XCBC_96 ? sizeof(struct sec_half)
+                                        : offsetof(struct sec_half, mac);
 }
 
 /* Where the cipher's key starts in the blob (3.3): after the integrity
@@ -117,30 +112,25 @@ int sec__half_new(int auth, int encr, const uint8_t *key, size_t keylen,
     if (rc < 0) {
         return rc;
     }
-    struct sec_half *h = calloc(1, sizeof *h);
+    struct sec_half *h = calloc(1, half_size(auth));
     if (!h) {
         return -ENOMEM;
     }
-    h->auth = auth;
-    h->encr = encr;
+    h->auth = (uint8_t)auth;
+    h->encr = (uint8_t)encr;
     h->encrypting = encrypting;
-    h->cipher = EVP_CIPHER_CTX_new();
-    if (!h->cipher) {
-        rc = -ENOMEM;
-        goto fail;
-    }
-    rc = aead ? ccm_setup(h, ckey, cklen) : cbc_setup(h, ckey, cklen);
-    if (rc == 0 && cbc) {
+    if (aead) {
+        ccm_setup(h, ckey, cklen);
+    } else {
+        cbc_setup(h, ckey, cklen);
         rc = sec__xcbc_init(&h->mac, key);
     }
     if (rc < 0) {
-        goto fail;
+        sec__half_free(h);
+        return rc;
     }
     *out = h;
     return 0;
-fail:
-    sec__half_free(h);
-    return rc;
 }
 
 void sec__half_free(struct sec_half *h)
@@ -148,12 +138,26 @@ void sec__half_free(struct sec_half *h)
     if (!h) {
         return;
     }
-    EVP_CIPHER_CTX_free(h->cipher);
-    if (h->mac.cbc) {
+    sec__ctx_forget(h->key, h->key_len);
+    if (h->auth == SEC_AUTH_AES_XCBC_96) {
         sec__xcbc_free(&h->mac);
     }
-    OPENSSL_cleanse(h, sizeof *h);
+    OPENSSL_cleanse(h, half_size(h->auth));
     free(h);
+}
+
+/* The thread's context keyed for h (encrypting or decrypting by its
+ * direction), or NULL. */
+static EVP_CIPHER_CTX *keyed(const struct sec_half *h)
+{
+    bool ccm = h->tag_len != 0;
+    enum sec_slot_id id = ccm ? (h->encrypting ? SEC_SLOT_CCM_ENC
+                                               : SEC_SLOT_CCM_DEC)
+                              : (h->encrypting ? SEC_SLOT_CBC_ENC
+                                               : SEC_SLOT_CBC_DEC);
+
+    return sec__ctx(id, aes_for(ccm, h->key_len), h->tag_len, h->key,
+                    h->key_len);
 }
 
 /* ---- Per packet ---- */
@@ -161,6 +165,7 @@ void sec__half_free(struct sec_half *h)
 static int ccm_seal(struct sec_half *h, const uint8_t counter[16],
                     uint8_t *frame, size_t clen)
 {
+    EVP_CIPHER_CTX *ctx = keyed(h);
     uint8_t nonce[SEC_CCM_NONCELEN];
     uint8_t *ct = frame + 8 + SEC_CCM_IVLEN;
     int n;
@@ -170,12 +175,12 @@ static int ccm_seal(struct sec_half *h, const uint8_t counter[16],
     memcpy(nonce + SEC_CCM_SALTLEN, counter, SEC_CCM_IVLEN);
     /* Total length first, then the AAD (SPI || SEQ), then the data in
      * one call: OpenSSL's CCM takes the plaintext only in one piece. */
-    return EVP_EncryptInit_ex(h->cipher, NULL, NULL, NULL, nonce) &&
-                   EVP_EncryptUpdate(h->cipher, NULL, &n, NULL, (int)clen) &&
-                   EVP_EncryptUpdate(h->cipher, NULL, &n, frame, 8) &&
-                   EVP_EncryptUpdate(h->cipher, ct, &n, ct, (int)clen) &&
-                   EVP_EncryptFinal_ex(h->cipher, ct + clen, &n) &&
-                   EVP_CIPHER_CTX_ctrl(h->cipher, EVP_CTRL_AEAD_GET_TAG,
+    return ctx && EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) &&
+                   EVP_EncryptUpdate(ctx, NULL, &n, NULL, (int)clen) &&
+                   EVP_EncryptUpdate(ctx, NULL, &n, frame, 8) &&
+                   EVP_EncryptUpdate(ctx, ct, &n, ct, (int)clen) &&
+                   EVP_EncryptFinal_ex(ctx, ct + clen, &n) &&
+                   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
                                        (int)h->tag_len, ct + clen)
                ? 0
                : -EIO;
@@ -186,13 +191,14 @@ static int ccm_seal(struct sec_half *h, const uint8_t counter[16],
 static int cbc_seal(struct sec_half *h, const uint8_t counter[16],
                     uint8_t *frame, size_t clen)
 {
+    EVP_CIPHER_CTX *ctx = keyed(h);
     uint8_t *iv = frame + 8, *ct = iv + SEC_CBC_IVLEN, mac[SEC_BLOCK];
     int n;
 
-    if (!EVP_EncryptInit_ex(h->cipher, NULL, NULL, NULL, zero_block) ||
-        !EVP_EncryptUpdate(h->cipher, iv, &n, counter, SEC_BLOCK) ||
-        !EVP_EncryptInit_ex(h->cipher, NULL, NULL, NULL, iv) ||
-        !EVP_EncryptUpdate(h->cipher, ct, &n, ct, (int)clen) ||
+    if (!ctx || !EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, zero_block) ||
+        !EVP_EncryptUpdate(ctx, iv, &n, counter, SEC_BLOCK) ||
+        !EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) ||
+        !EVP_EncryptUpdate(ctx, ct, &n, ct, (int)clen) ||
         sec__xcbc_run(&h->mac, frame, 8 + SEC_CBC_IVLEN + clen, mac) < 0) {
         return -EIO;
     }
@@ -210,6 +216,7 @@ int sec__half_seal(struct sec_half *h, const uint8_t counter[16],
 static int ccm_open(struct sec_half *h, const uint8_t *frame, size_t clen,
                     uint8_t *pt)
 {
+    EVP_CIPHER_CTX *ctx = keyed(h);
     uint8_t nonce[SEC_CCM_NONCELEN];
     const uint8_t *ct = frame + 8 + SEC_CCM_IVLEN;
     int n;
@@ -218,22 +225,23 @@ static int ccm_open(struct sec_half *h, const uint8_t *frame, size_t clen,
     memcpy(nonce + SEC_CCM_SALTLEN, frame + 8, SEC_CCM_IVLEN);
     /* The tag is copied by OpenSSL; the cast only satisfies ctrl's
      * signature. */
-    if (!EVP_CIPHER_CTX_ctrl(h->cipher, EVP_CTRL_AEAD_SET_TAG,
+    if (!ctx || !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
                              (int)h->tag_len, (void *)(ct + clen)) ||
-        !EVP_DecryptInit_ex(h->cipher, NULL, NULL, NULL, nonce) ||
-        !EVP_DecryptUpdate(h->cipher, NULL, &n, NULL, (int)clen) ||
-        !EVP_DecryptUpdate(h->cipher, NULL, &n, frame, 8)) {
+        !EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) ||
+        !EVP_DecryptUpdate(ctx, NULL, &n, NULL, (int)clen) ||
+        !EVP_DecryptUpdate(ctx, NULL, &n, frame, 8)) {
         return -EIO;
     }
     /* Fails exactly when the tag does not verify (compared in constant
      * time by OpenSSL, which also wipes pt then). */
-    return EVP_DecryptUpdate(h->cipher, pt, &n, ct, (int)clen) > 0 ? 0
+    return EVP_DecryptUpdate(ctx, pt, &n, ct, (int)clen) > 0 ? 0
                                                                   : -EBADMSG;
 }
 
 static int cbc_open(struct sec_half *h, const uint8_t *frame, size_t clen,
                     uint8_t *pt)
 {
+    EVP_CIPHER_CTX *ctx;
     const uint8_t *iv = frame + 8, *ct = iv + SEC_CBC_IVLEN;
     uint8_t mac[SEC_BLOCK];
     int n;
@@ -244,8 +252,9 @@ static int cbc_open(struct sec_half *h, const uint8_t *frame, size_t clen,
     if (CRYPTO_memcmp(mac, ct + clen, SEC_XCBC_ICVLEN) != 0) {
         return -EBADMSG;
     }
-    return EVP_DecryptInit_ex(h->cipher, NULL, NULL, NULL, iv) &&
-                   EVP_DecryptUpdate(h->cipher, pt, &n, ct, (int)clen)
+    ctx = keyed(h);
+    return ctx && EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) &&
+                   EVP_DecryptUpdate(ctx, pt, &n, ct, (int)clen)
                ? 0
                : -EIO;
 }

@@ -21,36 +21,60 @@
 #define SEC_CCM_IVLEN 8    /* explicit IV in the frame */
 #define SEC_CBC_IVLEN 16
 
-/* AES-XCBC-MAC keyed once (RFC 3566): cbc is AES-128-CBC under K1, so the
- * CBC chaining of a message is the XCBC chaining; k2/k3 finish the last
- * block. Allocated at set-up, reused for every message. */
+#define SEC_CCM_NONCELEN (SEC_CCM_SALTLEN + SEC_CCM_IVLEN) /* 11: L = 4 */
+
+/* AES-XCBC-MAC (RFC 3566) as its three derived subkeys: K1 keys the CBC
+ * chaining, K2/K3 finish the last block. Plain bytes, no allocation. */
 struct sec_xcbc {
-    EVP_CIPHER_CTX *cbc;
+    uint8_t k1[SEC_BLOCK];
     uint8_t k2[SEC_BLOCK];
     uint8_t k3[SEC_BLOCK];
 };
 
-/* 0 or -ENOMEM/-EIO; on failure x holds nothing to free. */
+/* Derives the subkeys. 0 or -ENOMEM/-EIO; x is wiped on failure. */
 int sec__xcbc_init(struct sec_xcbc *x, const uint8_t key[SEC_XCBC_KEYLEN]);
-/* The 16-byte MAC of msg. 0 or -EIO. */
-int sec__xcbc_run(struct sec_xcbc *x, const void *msg, size_t len,
+/* The 16-byte MAC of msg. 0 or -ENOMEM/-EIO. */
+int sec__xcbc_run(const struct sec_xcbc *x, const void *msg, size_t len,
                   uint8_t out[SEC_BLOCK]);
-/* Frees the context and wipes the subkeys; safe on a zeroed struct. */
+/* Wipes the subkeys and any cached schedule of K1. */
 void sec__xcbc_free(struct sec_xcbc *x);
 
-/* One direction of an SA. The EVP context is keyed once, for one
- * direction (encrypt on a send half, decrypt on a receive half), and only
- * re-IV'd per packet. */
+/* ---- Per-thread keyed contexts (sec_ctx.c) ---- */
+
+enum sec_slot_id {
+    SEC_SLOT_CCM_ENC,
+    SEC_SLOT_CCM_DEC,
+    SEC_SLOT_CBC_ENC,
+    SEC_SLOT_CBC_DEC,
+    SEC_SLOT_XCBC, /* AES-128-CBC encryption under an XCBC K1 */
+    SEC_SLOT_ECB,  /* AES-128-ECB: XCBC subkey derivation */
+    SEC_SLOTS
+};
+
+/* The calling thread's context for slot id, keyed with cipher c (CCM:
+ * tag_len = M, nonce length 11; otherwise tag_len 0 and no padding) and
+ * key. Re-keys only if the slot holds another key. The context stays the
+ * thread's: use it before the next sec__ctx call for the same slot. NULL
+ * on allocation or OpenSSL failure. */
+EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, const EVP_CIPHER *c,
+                         int tag_len, const uint8_t *key, size_t key_len);
+/* Drops (frees, wipes) the calling thread's cached schedules of key. */
+void sec__ctx_forget(const uint8_t *key, size_t key_len);
+
+/* One direction of an SA: algorithms and raw keys only (the EVP context
+ * is the thread's, keyed per use). A CCM half is allocated without the
+ * trailing mac member. */
 struct sec_half {
-    int auth;              /* SEC_AUTH_* */
-    int encr;              /* SEC_ENCR_AES_CBC or _CCM_n */
+    uint8_t auth;          /* SEC_AUTH_* */
+    uint8_t encr;          /* SEC_ENCR_AES_CBC or _CCM_n */
     bool encrypting;       /* send half */
-    size_t iv_len;         /* explicit IV bytes in the frame */
-    size_t tag_len;        /* CCM tag bytes (0 for CBC) */
-    size_t icv_len;        /* bytes after the ciphertext: tag or MAC-96 */
+    uint8_t iv_len;        /* explicit IV bytes in the frame */
+    uint8_t tag_len;       /* CCM tag bytes (0 for CBC) */
+    uint8_t icv_len;       /* bytes after the ciphertext: tag or MAC-96 */
     uint8_t salt[SEC_CCM_SALTLEN];
-    EVP_CIPHER_CTX *cipher;
-    struct sec_xcbc mac;   /* keyed only when auth is XCBC */
+    uint8_t key_len;       /* AES key bytes: 16, 24 or 32 */
+    uint8_t key[32];
+    struct sec_xcbc mac;   /* only when auth is XCBC */
 };
 
 /* Builds a half (auth, encr, key blob as in rpc_sec.h); *out owns it.

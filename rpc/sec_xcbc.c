@@ -21,40 +21,31 @@ static const uint8_t zero_block[SEC_BLOCK];
 
 int sec__xcbc_init(struct sec_xcbc *x, const uint8_t key[SEC_XCBC_KEYLEN])
 {
-    uint8_t consts[3 * SEC_BLOCK], subkeys[3 * SEC_BLOCK];
+    uint8_t consts[3 * SEC_BLOCK];
     int len = 0;
 
-    memset(x, 0, sizeof *x);
-    x->cbc = EVP_CIPHER_CTX_new();
-    if (!x->cbc) {
-        return -ENOMEM;
-    }
     for (size_t i = 0; i < sizeof consts; i++) {
         consts[i] = (uint8_t)(1 + i / SEC_BLOCK);
     }
-    /* The same context first derives the subkeys in ECB mode, then is
-     * re-keyed with K1 for the chaining. */
-    int ok = EVP_EncryptInit_ex(x->cbc, EVP_aes_128_ecb(), NULL, key, NULL) &&
-             EVP_CIPHER_CTX_set_padding(x->cbc, 0) &&
-             EVP_EncryptUpdate(x->cbc, subkeys, &len, consts,
+    /* K1, K2, K3 are the ECB encryptions of 0x01.., 0x02.., 0x03... */
+    EVP_CIPHER_CTX *ecb = sec__ctx(SEC_SLOT_ECB, EVP_aes_128_ecb(), 0, key,
+                                   SEC_XCBC_KEYLEN);
+    int ok = ecb &&
+             EVP_EncryptUpdate(ecb, (uint8_t *)x, &len, consts,
                                (int)sizeof consts) &&
-             len == (int)sizeof subkeys &&
-             EVP_EncryptInit_ex(x->cbc, EVP_aes_128_cbc(), NULL, subkeys,
-                                zero_block) &&
-             EVP_CIPHER_CTX_set_padding(x->cbc, 0);
-    memcpy(x->k2, subkeys + SEC_BLOCK, SEC_BLOCK);
-    memcpy(x->k3, subkeys + 2 * SEC_BLOCK, SEC_BLOCK);
-    OPENSSL_cleanse(subkeys, sizeof subkeys);
+             len == (int)sizeof *x;
+    /* The caller's key is not ours to keep a schedule of. */
+    sec__ctx_forget(key, SEC_XCBC_KEYLEN);
     if (!ok) {
-        sec__xcbc_free(x);
-        return -EIO;
+        OPENSSL_cleanse(x, sizeof *x);
+        return ecb ? -EIO : -ENOMEM;
     }
     return 0;
 }
 
 void sec__xcbc_free(struct sec_xcbc *x)
 {
-    EVP_CIPHER_CTX_free(x->cbc); /* cleanses the key schedule */
+    sec__ctx_forget(x->k1, sizeof x->k1);
     OPENSSL_cleanse(x, sizeof *x);
 }
 
@@ -77,7 +68,7 @@ static void last_block(const struct sec_xcbc *x, const uint8_t *tail,
     }
 }
 
-int sec__xcbc_run(struct sec_xcbc *x, const void *msg, size_t len,
+int sec__xcbc_run(const struct sec_xcbc *x, const void *msg, size_t len,
                   uint8_t out[SEC_BLOCK])
 {
     const uint8_t *m = msg;
@@ -86,20 +77,26 @@ int sec__xcbc_run(struct sec_xcbc *x, const void *msg, size_t len,
     size_t head = len ? (len - 1) / SEC_BLOCK * SEC_BLOCK : 0;
     uint8_t scratch[1024], last[SEC_BLOCK];
     int n = 0;
+    /* AES-128-CBC under K1 from a zero IV chains exactly as XCBC does. */
+    EVP_CIPHER_CTX *cbc = sec__ctx(SEC_SLOT_XCBC, EVP_aes_128_cbc(), 0,
+                                   x->k1, sizeof x->k1);
 
-    if (!EVP_EncryptInit_ex(x->cbc, NULL, NULL, NULL, zero_block)) {
+    if (!cbc) {
+        return -ENOMEM;
+    }
+    if (!EVP_EncryptInit_ex(cbc, NULL, NULL, NULL, zero_block)) {
         return -EIO;
     }
     for (size_t off = 0; off < head;) {
         size_t chunk = head - off < sizeof scratch ? head - off
                                                     : sizeof scratch;
-        if (!EVP_EncryptUpdate(x->cbc, scratch, &n, m + off, (int)chunk)) {
+        if (!EVP_EncryptUpdate(cbc, scratch, &n, m + off, (int)chunk)) {
             return -EIO;
         }
         off += chunk;
     }
     last_block(x, len ? m + head : m, len - head, last);
-    int ok = EVP_EncryptUpdate(x->cbc, out, &n, last, SEC_BLOCK);
+    int ok = EVP_EncryptUpdate(cbc, out, &n, last, SEC_BLOCK);
     /* last holds M[n] ^ K2, which with a known message reveals K2. */
     OPENSSL_cleanse(last, sizeof last);
     return ok && n == SEC_BLOCK ? 0 : -EIO;
