@@ -132,10 +132,8 @@ static long send_init4(struct rpc_instance *r, struct rpc_conn *c)
     pb->Header.TimeStamp = c->ts_echo + (uint32_t)(rpc_now() - c->req_time);
     wire_init4_put(pb->Body, c->next_seq, c->session_key);
     rpc_send(r, c, pb);
-    c->saved = pb; /* resent for a duplicate INIT3 */
-    c->saved->Header.Flags |= RPC2_RETRY;
-    rpc_timer_arm(&r->timers, &c->saved_expiry,
-                  rpc_now() + 2 * r->retry.keepalive_us);
+    pb->Header.Flags |= RPC2_RETRY;
+    rpc_conn_keep_saved(r, c, pb); /* resent for a duplicate INIT3 */
     return RPC2_SUCCESS;
 }
 

@@ -252,16 +252,47 @@ static void fire_delack(struct rpc_timer *t)
     struct rpc_conn *c = (struct rpc_conn *)((char *)t -
                                              offsetof(struct rpc_conn, delack));
     struct rpc_instance *r = rpc__inst;
+    uint64_t due = c->req_time + RPC_DELACK_US;
 
-    if (rpc_conn_in(c, S_PROCESS | S_INSE | S_REQINQUEUE)) {
-        rpc_send_busy(r, c);
+    /* Armed lazily (server.c): it may find an idle connection (nothing to
+     * do), a request not yet 100 ms old (wait for it), or one that is. */
+    if (!rpc_conn_in(c, S_PROCESS | S_INSE | S_REQINQUEUE) || c->delack_sent) {
+        return;
     }
+    if (rpc_now() < due) {
+        rpc_timer_arm(&r->timers, t, due);
+        return;
+    }
+    c->delack_sent = true;
+    rpc_send_busy(r, c);
 }
 
 static void fire_saved_expiry(struct rpc_timer *t)
 {
     struct rpc_conn *c = (struct rpc_conn *)((char *)t -
                                        offsetof(struct rpc_conn, saved_expiry));
+    struct rpc_instance *r = rpc__inst;
+    uint64_t due = c->saved_at + 2 * r->retry.keepalive_us;
 
+    /* Armed once and moved on only when it fires, not at every reply. */
+    if (!c->saved) {
+        return;
+    }
+    if (rpc_now() < due) {
+        rpc_timer_arm(&r->timers, t, due);
+        return;
+    }
     RPC2_FreeBuffer(&c->saved);
+}
+
+void rpc_conn_keep_saved(struct rpc_instance *r, struct rpc_conn *c,
+                         RPC2_PacketBuffer *pb)
+{
+    RPC2_FreeBuffer(&c->saved);
+    c->saved = pb;
+    c->saved_at = rpc_now();
+    if (pb && !rpc_timer_armed(&c->saved_expiry)) {
+        rpc_timer_arm(&r->timers, &c->saved_expiry,
+                      c->saved_at + 2 * r->retry.keepalive_us);
+    }
 }

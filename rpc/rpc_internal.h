@@ -115,8 +115,10 @@ struct rpc_conn {
     RPC2_PacketBuffer *saved;    /* last reply (or INIT4), for duplicates */
     RPC2_PacketBuffer *held;     /* request waiting in the hold queue or
                                     for RPC2_Enable */
-    struct rpc_timer delack;     /* unsolicited BUSY */
-    struct rpc_timer saved_expiry;
+    struct rpc_timer delack;     /* unsolicited BUSY (armed lazily) */
+    struct rpc_timer saved_expiry; /* drops `saved` (armed lazily) */
+    uint64_t saved_at;           /* µs when `saved` was stored */
+    bool delack_sent;            /* this request's BUSY went out */
     struct rpc_getreq *binder;   /* LWP running this bind (S_AWAITINIT3) */
     uint64_t last_used;          /* µs, for the reaper */
 
@@ -206,6 +208,8 @@ struct rpc_conn *rpc_conn_find(struct rpc_instance *r, RPC2_Handle h);
 void rpc_conn_free(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_bind_index(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_bind_unindex(struct rpc_instance *r, struct rpc_conn *c);
+void rpc_conn_keep_saved(struct rpc_instance *r, struct rpc_conn *c,
+                         RPC2_PacketBuffer *pb);
 struct rpc_conn *rpc_conn_find_bind(struct rpc_instance *r,
                                     const struct rpc_host *host,
                                     RPC2_Handle peer, int32_t uniq);

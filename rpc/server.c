@@ -139,13 +139,15 @@ static void accept_request(struct rpc_instance *r, struct rpc_conn *c,
     uint64_t now = rpc_now();
 
     rpc2_Recvd.GoodRequests++;
-    RPC2_FreeBuffer(&c->saved);
-    rpc_timer_cancel(&r->timers, &c->saved_expiry);
+    rpc_conn_keep_saved(r, c, NULL);
     c->next_seq = pb->Header.SeqNumber + 2;
     c->ts_echo = pb->Header.TimeStamp;
     c->req_time = now;
     c->last_used = now;
-    rpc_timer_arm(&r->timers, &c->delack, now + RPC_DELACK_US);
+    c->delack_sent = false;
+    if (!rpc_timer_armed(&c->delack)) {
+        rpc_timer_arm(&r->timers, &c->delack, now + RPC_DELACK_US);
+    }
     g = find_waiter(r, false, c->subsys, c->handle);
     if (g) {
         rpc_conn_state(c, S_PROCESS);
@@ -484,12 +486,12 @@ long RPC2_Enable(RPC2_Handle ConnHandle)
 static void save_reply(struct rpc_instance *r, struct rpc_conn *c,
                        const RPC2_PacketBuffer *reply)
 {
-    c->saved = rpc_buf_copy(reply);
-    if (c->saved) {
-        c->saved->Header.Flags |= RPC2_RETRY;
-        rpc_timer_arm(&r->timers, &c->saved_expiry,
-                      rpc_now() + 2 * r->retry.keepalive_us);
+    RPC2_PacketBuffer *copy = rpc_buf_copy(reply);
+
+    if (copy) {
+        copy->Header.Flags |= RPC2_RETRY;
     }
+    rpc_conn_keep_saved(r, c, copy);
 }
 
 long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
@@ -513,7 +515,7 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
         Reply->Header.BodyLength > WIRE_MAX_SEND - WIRE_HDR) {
         return RPC2_FAIL;
     }
-    rpc_timer_cancel(&r->timers, &c->delack);
+    c->delack_sent = true; /* answered: no unsolicited BUSY (timer lazy) */
     int32_t result = Reply->Header.ReturnCode;
     rpc_hdr_init(r, c, Reply, RPC2_REPLY);
     Reply->Header.ReturnCode = RPC2_S2RError(result);
