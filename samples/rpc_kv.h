@@ -37,7 +37,7 @@ enum { KV_GET = 1, KV_PUT = 2, KV_DEL = 3, KV_LIST = 4 };
 #define KV_MAX_VALUE 1024 /* bytes in a value, 0 allowed */
 #define KV_MAX_ENTRIES 4096
 
-/* Largest request or reply body we build: comfortably under the 4236
+/* Largest request or reply body we build: comfortably under the 4226
  * bytes one packet carries, so every call is one datagram each way. */
 #define KV_MAX_BODY 2048
 

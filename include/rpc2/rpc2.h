@@ -565,7 +565,8 @@ LWP_EXPORT long RPC2_Enable(RPC2_Handle ConnHandle);
 /* Answers the request being processed on ConnHandle. Only BodyLength and
  * ReturnCode of Reply's header are used; the caller keeps and frees Reply.
  * Does not block. RPC2_SUCCESS, RPC2_NOCONNECTION, RPC2_NOTWORKER (no
- * request being processed), RPC2_FAIL (Reply NULL or too long). */
+ * request being processed), RPC2_FAIL (Reply NULL, or a body over
+ * 4226 bytes). */
 LWP_EXPORT long RPC2_SendResponse(RPC2_Handle ConnHandle,
                                   RPC2_PacketBuffer *Reply);
 
@@ -577,7 +578,8 @@ LWP_EXPORT long RPC2_SendResponse(RPC2_Handle ConnHandle,
  * RPC2_TIMEOUT then leaves the connection usable. Request's header is
  * rewritten; the caller frees Request and *Reply. RPC2_SUCCESS (*Reply
  * set, its ReturnCode the server's result), RPC2_NOCONNECTION, RPC2_FAIL
- * (connection dead, bad arguments, Request too long), RPC2_CONNBUSY,
+ * (connection dead, bad arguments, a body over 4226 bytes: the most a Coda
+ * peer accepts), RPC2_CONNBUSY,
  * RPC2_TIMEOUT, RPC2_DEAD (no answer within the retry schedule),
  * RPC2_NAKED (the server does not know the connection), RPC2_SEFAIL2
  * (SDesc not NULL: side effects are not supported yet). */
