@@ -74,6 +74,18 @@ static void grow(struct rpc_instance *r)
     r->cmask = n - 1;
 }
 
+long rpc_conn_get(RPC2_Handle h, struct rpc_conn **cp)
+{
+    long rc = rpc_check_init();
+
+    *cp = NULL;
+    if (rc != RPC2_SUCCESS) {
+        return rc;
+    }
+    *cp = rpc_conn_find(rpc__inst, h);
+    return *cp ? RPC2_SUCCESS : RPC2_NOCONNECTION;
+}
+
 struct rpc_conn *rpc_conn_find(struct rpc_instance *r, RPC2_Handle h)
 {
     struct rpc_conn *c = r->ctab[handle_hash(h) & r->cmask];

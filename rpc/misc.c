@@ -12,15 +12,12 @@
 struct SE_Definition *SE_DefSpecs;
 long SE_DefCount;
 
+/* Without an instance these calls answer RPC2_NOCONNECTION too. */
 static struct rpc_conn *conn_of(RPC2_Handle h)
 {
-    struct rpc_instance *r = rpc__inst;
+    struct rpc_conn *c;
 
-    if (rpc_check_init() != RPC2_SUCCESS) {
-        return NULL;
-    }
-    struct rpc_conn *c = rpc_conn_find(r, h);
-    if (c) {
+    if (rpc_conn_get(h, &c) == RPC2_SUCCESS) {
         c->last_used = rpc_now(); /* lookups keep a connection from the reaper */
     }
     return c;
@@ -345,10 +342,9 @@ long RPC2_DumpState(FILE *OutFile, long Verbosity)
             rpc2_Sent.Total, rpc2_Sent.Retries, rpc2_Sent.Busies,
             rpc2_Sent.Naks, rpc2_Recvd.Total, rpc2_Recvd.Bogus,
             rpc2_Recvd.Giant);
-    fprintf(f, "  dropped: short %lu, unknown SPI %lu, crypto %lu, bad %lu, "
+    fprintf(f, "  dropped: unknown SPI %lu, crypto %lu, malformed %lu, "
                "state %lu\n",
-            r->drop_short, r->drop_spi, r->drop_crypto, r->drop_bad,
-            r->drop_state);
+            r->drop_spi, r->drop_crypto, r->drop_bad, r->drop_state);
     if (Verbosity <= 0) {
         return RPC2_SUCCESS;
     }

@@ -449,31 +449,31 @@ int unpack_struct_CallCountEntry(BUFFER *buf, CallCountEntry *ptr)
     return 0;
 }
 
-/* counthost stays off the wire: Coda's helpers never encoded it. */
+/* counthost stays off the wire: Coda's helpers never encoded it. The
+ * other fields are CallCountEntry's, in the same order. */
 int pack_struct_MultiCallEntry(BUFFER *buf, MultiCallEntry *ptr)
 {
     if (ptr == NULL) {
         return -1;
     }
-    RPC2_Integer v[5] = {ptr->countent, ptr->countexit, ptr->tsec, ptr->tusec,
-                         ptr->counttime};
-    return pack_counts_whole(buf, ptr->name, v, 5);
+    CallCountEntry e = {ptr->name, ptr->countent, ptr->countexit, ptr->tsec,
+                        ptr->tusec, ptr->counttime};
+    return pack_struct_CallCountEntry(buf, &e);
 }
 
 int unpack_struct_MultiCallEntry(BUFFER *buf, MultiCallEntry *ptr)
 {
-    RPC2_String name;
-    RPC2_Integer v[5];
+    CallCountEntry e;
 
-    if (ptr == NULL || unpack_counts(buf, &name, v, 5) != 0) {
+    if (ptr == NULL || unpack_struct_CallCountEntry(buf, &e) != 0) {
         return -1;
     }
-    ptr->name = name;
-    ptr->countent = v[0];
-    ptr->countexit = v[1];
-    ptr->tsec = v[2];
-    ptr->tusec = v[3];
-    ptr->counttime = v[4];
+    ptr->name = e.name;
+    ptr->countent = e.countent;
+    ptr->countexit = e.countexit;
+    ptr->tsec = e.tsec;
+    ptr->tusec = e.tusec;
+    ptr->counttime = e.counttime;
     return 0;
 }
 

@@ -104,7 +104,6 @@ struct rpc_conn {
     int32_t level;
     int32_t enc_type;
     int32_t color;
-    int32_t se_type;
     struct rpc_host *host;       /* peer address and port */
     struct sec_sa sa;
     RPC2_EncryptionKey session_key;
@@ -119,7 +118,6 @@ struct rpc_conn {
     struct rpc_timer saved_expiry; /* drops `saved` (armed lazily) */
     uint64_t saved_at;           /* µs when `saved` was stored */
     bool delack_sent;            /* this request's BUSY went out */
-    struct rpc_getreq *binder;   /* LWP running this bind (S_AWAITINIT3) */
     uint64_t last_used;          /* µs, for the reaper */
 
     /* client */
@@ -184,8 +182,7 @@ struct rpc_instance {
     int active;                 /* LWPs blocked inside RPC2_* calls */
 
     /* counters of dropped datagrams, by reason (RPC2_DumpState) */
-    unsigned long drop_short, drop_spi, drop_crypto, drop_bad, drop_state,
-        drop_hold_full;
+    unsigned long drop_spi, drop_crypto, drop_bad, drop_state;
 };
 
 extern _Thread_local struct rpc_instance *rpc__inst;
@@ -205,6 +202,9 @@ int rpc_conn_table_init(struct rpc_instance *r);
 void rpc_conn_table_fini(struct rpc_instance *r);
 struct rpc_conn *rpc_conn_new(struct rpc_instance *r, uint32_t role);
 struct rpc_conn *rpc_conn_find(struct rpc_instance *r, RPC2_Handle h);
+/* For the API calls: RPC2_SUCCESS with *cp, RPC2_NOCONNECTION, or
+ * rpc_check_init's code when there is no instance. */
+long rpc_conn_get(RPC2_Handle h, struct rpc_conn **cp);
 void rpc_conn_free(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_bind_index(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_bind_unindex(struct rpc_instance *r, struct rpc_conn *c);

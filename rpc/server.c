@@ -462,14 +462,10 @@ long RPC2_Enable(RPC2_Handle ConnHandle)
 {
     struct rpc_instance *r = rpc__inst;
     struct rpc_conn *c;
-    long rc = rpc_check_init();
+    long rc = rpc_conn_get(ConnHandle, &c);
 
     if (rc != RPC2_SUCCESS) {
         return rc;
-    }
-    c = rpc_conn_find(r, ConnHandle);
-    if (!c) {
-        return RPC2_NOCONNECTION;
     }
     if (!rpc_conn_is_server(c) || !rpc_conn_in(c, S_AWAITENABLE)) {
         return RPC2_FAIL;
@@ -498,14 +494,10 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
 {
     struct rpc_instance *r = rpc__inst;
     struct rpc_conn *c;
-    long rc = rpc_check_init();
+    long rc = rpc_conn_get(ConnHandle, &c);
 
     if (rc != RPC2_SUCCESS) {
         return rc;
-    }
-    c = rpc_conn_find(r, ConnHandle);
-    if (!c) {
-        return RPC2_NOCONNECTION;
     }
     if (!rpc_conn_is_server(c) || !rpc_conn_in(c, S_PROCESS)) {
         return RPC2_NOTWORKER;

@@ -22,12 +22,7 @@
 
 #include <lwp/fasttime.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define HAVE_VALGRIND_H 1
-#endif
-#endif
+#include "rpc_test.h"
 
 static struct rpc_hosts table;
 
@@ -667,26 +662,9 @@ Test(rpc_host, netinfo_clear)
 
 /* ---- Out of memory ---- */
 
-static int sanitized_or_valgrind(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    return 1;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return 1;
-#endif
-#endif
-#ifdef HAVE_VALGRIND_H
-    if (RUNNING_ON_VALGRIND) {
-        return 1;
-    }
-#endif
-    return 0;
-}
-
 Test(rpc_host, enomem_reported)
 {
-    if (sanitized_or_valgrind()) {
+    if (rpct_limits_unreliable()) {
         cr_skip_test("address-space limits do not work under ASan/valgrind");
     }
     enum { MAX = 2000000 };

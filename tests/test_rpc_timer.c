@@ -19,12 +19,7 @@
 
 #include <lwp/fasttime.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define HAVE_VALGRIND_H 1
-#endif
-#endif
+#include "rpc_test.h"
 
 /* ---- Helpers ---- */
 
@@ -481,23 +476,6 @@ Test(rpc_timer, fini_disarms_everything)
     cr_assert_eq(rpc_timers_run(&heap, 1), 1u);
 }
 
-static int sanitized_or_valgrind(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    return 1;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return 1;
-#endif
-#endif
-#ifdef HAVE_VALGRIND_H
-    if (RUNNING_ON_VALGRIND) {
-        return 1;
-    }
-#endif
-    return 0;
-}
-
 /* Caps the address space a little above what is mapped now, so the next
  * large allocation fails. Returns the old limit for restore. */
 static struct rlimit squeeze_address_space(size_t headroom)
@@ -519,7 +497,7 @@ static struct rlimit squeeze_address_space(size_t headroom)
 
 Test(rpc_timer, enomem_when_growth_fails)
 {
-    if (sanitized_or_valgrind()) {
+    if (rpct_limits_unreliable()) {
         cr_skip_test("address-space limits do not work under ASan/valgrind");
     }
     enum { N = 1 << 20 };

@@ -397,15 +397,8 @@ static void raise_nofile(void)
 
 static void choose_cpu(void)
 {
-    cpu_set_t set;
-
-    if (!opt_pin || sched_getaffinity(0, sizeof(set), &set) != 0)
-        return;
-    for (int c = CPU_SETSIZE - 1; c >= 0; c--)
-        if (CPU_ISSET(c, &set)) {
-            pin_cpu = c;
-            return;
-        }
+    if (opt_pin)
+        pin_cpu = bench_last_cpu();
 }
 
 static void print_header(void)

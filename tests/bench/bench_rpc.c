@@ -466,18 +466,8 @@ static void raise_nofile(void)
 /* Default: the last CPU of our affinity mask (the one taskset gave). */
 static void choose_cpu(void)
 {
-    cpu_set_t set;
-
-    if (pin_cpu != -2)
-        return;
-    pin_cpu = -1;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return;
-    for (int c = CPU_SETSIZE - 1; c >= 0; c--)
-        if (CPU_ISSET(c, &set)) {
-            pin_cpu = c;
-            return;
-        }
+    if (pin_cpu == -2)
+        pin_cpu = bench_last_cpu();
 }
 
 static void print_header(void)

@@ -135,4 +135,22 @@ static inline void bench_parse_args(int argc, char **argv, int *runs,
     }
 }
 
+#ifdef _GNU_SOURCE
+#include <sched.h>
+
+/* The last CPU of this process's affinity mask (the one `taskset -c N`
+ * gave), or -1 if the mask cannot be read. */
+static inline int bench_last_cpu(void)
+{
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return -1;
+    for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+        if (CPU_ISSET(c, &set))
+            return c;
+    return -1;
+}
+#endif
+
 #endif /* LWP_BENCH_UTIL_H */

@@ -11,6 +11,13 @@
 
 #include "rpc_test.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HAVE_VALGRIND_H 1
+#endif
+#endif
+
 /* Only failures talk to Criterion: a forked server process (below) must
  * not send it messages, so there it just exits. */
 static bool in_child;
@@ -253,4 +260,21 @@ void rpct_child_kill(struct rpct_child *ch)
     waitpid(ch->pid, NULL, 0);
     close(ch->go);
     close(ch->back);
+}
+
+int rpct_limits_unreliable(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#endif
+#endif
+#ifdef HAVE_VALGRIND_H
+    if (RUNNING_ON_VALGRIND) {
+        return 1;
+    }
+#endif
+    return 0;
 }
