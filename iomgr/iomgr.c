@@ -134,11 +134,13 @@ static void manager_main(void *arg)
 
     for (;;) {
         if (!others_runnable(lwp__rt)) {
-            run_loop(m, EVRUN_ONCE);
+            iomgr__run_hooks(m); /* may make an LWP runnable */
+            run_loop(m, others_runnable(lwp__rt) ? EVRUN_NOWAIT : EVRUN_ONCE);
         } else if (nothing_to_poll(m)) {
             park(m);
             continue;
         } else if (pass_due(m)) {
+            iomgr__run_hooks(m);
             run_loop(m, EVRUN_NOWAIT);
         }
         LWP_DispatchProcess();
@@ -319,6 +321,7 @@ int IOMGR_Poll(void)
     if (!m)
         return 0;
     before = m->woken;
+    iomgr__run_hooks(m);
     run_loop(m, EVRUN_NOWAIT);
     return m->woken != before;
 }

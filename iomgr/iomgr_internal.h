@@ -167,6 +167,9 @@ struct iomgr {
     ev_async softsig_async;
     struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
     struct iomgr_sig sig[NSIG];
+    struct { void (*fn)(void *); void *arg; } hooks[IOMGR_MAX_PASS_HOOKS];
+    int nhooks;
+    int in_hooks;            /* the hooks are running (no re-entry) */
 };
 
 /* NULL while IOMGR is not running. Read by IOMGR_SoftSig, possibly from a
@@ -187,6 +190,10 @@ static inline struct iomgr *iomgr__entry(void)
 {
     return lwp__rt ? iomgr__running() : NULL;
 }
+
+/* ---- iomgr_hook.c ---- */
+/* Run the pass hooks (IOMGR_AddPassHook), unless they are running. */
+void iomgr__run_hooks(struct iomgr *m);
 
 /* ---- iomgr.c ---- */
 /* The request is over: record why and make its LWP runnable. Only the

@@ -232,7 +232,9 @@ static struct rpc_instance *instance_new(RPC2_Options *opt, long retries,
         free(r);
         return NULL;
     }
-    if (rpc_conn_table_init(r) != 0) {
+    if (rpc_conn_table_init(r) != 0 || rpc_sendq_init(r) != 0) {
+        rpc_sendq_fini(r);
+        rpc_conn_table_fini(r);
         rpc_hosts_fini(&r->hosts);
         rpc_timers_fini(&r->timers);
         free(r->rbuf);
@@ -244,6 +246,7 @@ static struct rpc_instance *instance_new(RPC2_Options *opt, long retries,
 
 static void instance_free(struct rpc_instance *r)
 {
+    rpc_sendq_fini(r); /* sends what is queued, before the sockets close */
     rpc_pending_binds_fini(r);
     rpc_conn_table_fini(r);
     rpc_hosts_fini(&r->hosts);

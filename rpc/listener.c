@@ -378,7 +378,10 @@ void rpc_listener_kick(struct rpc_instance *r, uint64_t due)
     }
 }
 
-static void wait_for_input(struct rpc_instance *r)
+/* Returns whether a socket may have input: a wait that timed out or was
+ * cut short by rpc_listener_kick found none, and a recvmmsg would only
+ * answer EAGAIN (a client's every call kicks the listener). */
+static bool wait_for_input(struct rpc_instance *r)
 {
     uint64_t due = rpc_timers_next(&r->timers), now = rpc_now();
     struct timeval tv, *tvp = NULL;
@@ -390,31 +393,37 @@ static void wait_for_input(struct rpc_instance *r)
         tvp = &tv;
     }
     r->listener_due = due;
+    int rc;
     r->listener_waiting = true;
     if (r->fd6 < 0) {
-        IOMGR_WaitIO(r->fd4, IOMGR_READ, tvp);
+        rc = IOMGR_WaitIO(r->fd4, IOMGR_READ, tvp);
     } else {
         fd_set rs;
         FD_ZERO(&rs);
         FD_SET(r->fd4, &rs);
         FD_SET(r->fd6, &rs);
-        IOMGR_Select((r->fd4 > r->fd6 ? r->fd4 : r->fd6) + 1, &rs, NULL, NULL,
-                     tvp);
+        rc = IOMGR_Select((r->fd4 > r->fd6 ? r->fd4 : r->fd6) + 1, &rs, NULL,
+                          NULL, tvp);
     }
     r->listener_waiting = false;
+    return rc != 0 && rc != -2;
 }
 
 static void listener_main(void *arg)
 {
     struct rpc_instance *r = arg;
 
+    bool input = true;
+
     while (!r->stopping) {
-        rpc_drain(r);
+        if (input) {
+            rpc_drain(r);
+        }
         rpc_timers_run(&r->timers, rpc_now());
         if (r->stopping) {
             break;
         }
-        wait_for_input(r);
+        input = wait_for_input(r);
     }
     r->listener_done = true;
     LWP_NoYieldSignal(&r->listener_done);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <lwp/lwp.h>
 #include <rpc2/rpc2.h>
@@ -143,6 +144,20 @@ struct rpc_export {
     long subsys;
 };
 
+/* Datagrams waiting for the IO MANAGER's next pass (sendq.c). */
+#define RPC_SENDQ_MAX 32
+#define RPC_SENDQ_BYTES (64 * 1024)
+struct rpc_sendq {
+    uint32_t n;
+    size_t used;                /* bytes of `bytes` taken */
+    bool hooked;                /* flushed by an IOMGR pass hook */
+    uint8_t *bytes;
+    int fd[RPC_SENDQ_MAX];
+    struct mmsghdr *msg;        /* [RPC_SENDQ_MAX] (needs _GNU_SOURCE) */
+    struct iovec iov[RPC_SENDQ_MAX];
+    struct sockaddr_storage to[RPC_SENDQ_MAX];
+};
+
 struct rpc_instance {
     int fd4, fd6;               /* sockets (-1 if absent) */
     bool ipv6;                  /* RPC2_OPTION_IPV6 */
@@ -176,8 +191,8 @@ struct rpc_instance {
     /* receive batch and send scratch */
     uint8_t (*rbuf)[SEC_MAX_FRAME + 1];
     struct sockaddr_storage raddr[RPC_RECV_BATCH];
-    uint8_t sbuf[SEC_MAX_FRAME];
     uint8_t pbuf[SEC_MAX_FRAME];
+    struct rpc_sendq sendq;
     bool listener_done;
     int active;                 /* LWPs blocked inside RPC2_* calls */
 
@@ -237,6 +252,16 @@ RPC2_PacketBuffer *rpc_buf_alloc(size_t body);
 size_t rpc_buf_room(const RPC2_PacketBuffer *pb); /* body bytes it holds */
 RPC2_PacketBuffer *rpc_buf_copy(const RPC2_PacketBuffer *pb);
 void rpc_bufs_fini(void);
+
+/* sendq.c: the outgoing datagrams of one LWP round, sent together */
+int rpc_sendq_init(struct rpc_instance *r);
+void rpc_sendq_fini(struct rpc_instance *r);
+/* Room for a datagram of up to cap bytes (cap <= RPC_SENDQ_BYTES): the
+ * queue is sent first if full. Then rpc_sendq_commit its length. */
+uint8_t *rpc_sendq_reserve(struct rpc_instance *r, size_t cap);
+void rpc_sendq_commit(struct rpc_instance *r, int fd, size_t len,
+                      const struct sockaddr *to, socklen_t tolen);
+void rpc_sendq_flush(struct rpc_instance *r);
 
 /* send.c */
 void rpc_hdr_init(struct rpc_instance *r, const struct rpc_conn *c,

@@ -41,24 +41,22 @@ static int sock_for(const struct rpc_instance *r, int family)
     return family == AF_INET6 && r->fd6 >= 0 ? r->fd6 : r->fd4;
 }
 
-static int send_bytes(struct rpc_instance *r, const uint8_t *d, size_t len,
-                      const struct sockaddr *to, socklen_t tolen)
+/* Queue len bytes of r->pbuf for `to`, sealed by sa if it has a send key. */
+static int queue_datagram(struct rpc_instance *r, struct sec_sa *sa, size_t len,
+                          const struct sockaddr *to, socklen_t tolen)
 {
-    int fd = sock_for(r, to->sa_family);
-    ssize_t n;
+    uint8_t *out = rpc_sendq_reserve(r, SEC_MAX_FRAME);
+    ssize_t n = (ssize_t)len;
 
-    do {
-        n = sendto(fd, d, len, 0, to, tolen);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        /* UDP: a full socket buffer is loss; the retry schedule covers it. */
-        if (RPC2_Perror && errno != EAGAIN && errno != ENOBUFS) {
-            rpc_log(1, "sendto: %s", strerror(errno));
+    if (sa && sa->send) {
+        n = sec_seal(sa, r->pbuf, len, out, SEC_MAX_FRAME);
+        if (n < 0) {
+            return (int)n;
         }
-        return -errno;
+    } else {
+        memcpy(out, r->pbuf, len);
     }
-    rpc2_Sent.Total++;
-    rpc2_Sent.Bytes += (unsigned long)len;
+    rpc_sendq_commit(r, sock_for(r, to->sa_family), (size_t)n, to, tolen);
     return 0;
 }
 
@@ -74,9 +72,7 @@ static size_t serialise(struct rpc_instance *r, const RPC2_PacketBuffer *pb)
 int rpc_send_plain_to(struct rpc_instance *r, const RPC2_PacketBuffer *pb,
                       const struct sockaddr *to, socklen_t tolen)
 {
-    size_t len = serialise(r, pb);
-
-    return send_bytes(r, r->pbuf, len, to, tolen);
+    return queue_datagram(r, NULL, serialise(r, pb), to, tolen);
 }
 
 int rpc_send(struct rpc_instance *r, struct rpc_conn *c,
@@ -84,21 +80,11 @@ int rpc_send(struct rpc_instance *r, struct rpc_conn *c,
 {
     socklen_t tolen;
     const struct sockaddr *to = rpc_host_addr(c->host, &tolen);
-    size_t len;
-    ssize_t n;
 
     if (pb->Header.BodyLength > WIRE_MAX_SEND - WIRE_HDR) {
         return -EMSGSIZE;
     }
-    len = serialise(r, pb);
-    if (!c->sa.send) {
-        return send_bytes(r, r->pbuf, len, to, tolen);
-    }
-    n = sec_seal(&c->sa, r->pbuf, len, r->sbuf, sizeof r->sbuf);
-    if (n < 0) {
-        return (int)n;
-    }
-    return send_bytes(r, r->sbuf, (size_t)n, to, tolen);
+    return queue_datagram(r, &c->sa, serialise(r, pb), to, tolen);
 }
 
 /* The echo of the current request's TimeStamp advanced by how long the

@@ -186,6 +186,26 @@ LWP_EXPORT int IOMGR_CancelSignal(int signo);
  * IOMGR is not running. arock is any object pointer (Coda: char *). */
 LWP_EXPORT int IOMGR_SoftSig(void (*aproc)(void *), void *arock);
 
+/* Extension: pass hooks. fn(arg) runs in the IO MANAGER just before each of
+ * its passes over the event loop: before it blocks in the kernel because no
+ * LWP can run, before the polls it makes while LWPs keep the CPU (see the
+ * model above), and in IOMGR_Poll. Work the LWPs queue during one round
+ * (datagrams to send, say) then leaves in one system call after they have
+ * all run; liblwprpc batches its sends this way. fn runs on the IO
+ * MANAGER's stack (or IOMGR_Poll's caller's) and must not yield; it may
+ * make LWPs runnable (the manager then does not block). Hooks run in the
+ * order added; one may remove itself or another. They end with
+ * IOMGR_Finalize. Never yields.
+ * Returns 0; -1 with errno EINVAL (fn NULL), EEXIST (this fn and arg are
+ * registered already) or ENOSPC (IOMGR_MAX_PASS_HOOKS are); LWP_EINIT if
+ * IOMGR is not running. */
+#define IOMGR_MAX_PASS_HOOKS 8
+LWP_EXPORT int IOMGR_AddPassHook(void (*fn)(void *), void *arg);
+
+/* Remove the hook fn(arg). Returns 0; -1 with errno ENOENT if no such hook
+ * is registered; LWP_EINIT if IOMGR is not running. Never yields. */
+LWP_EXPORT int IOMGR_RemovePassHook(void (*fn)(void *), void *arg);
+
 #ifdef __cplusplus
 }
 #endif
