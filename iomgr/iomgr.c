@@ -57,8 +57,11 @@ static void note_loop_time(struct iomgr *m)
 static void run_loop(struct iomgr *m, int flags)
 {
     iomgr__before_pass(m);
+    if (flags == EVRUN_ONCE)
+        iomgr__tmr_gate(m);
     m->batching = 1;
     ev_run(m->loop, flags);
+    iomgr__tmr_expire(m);
     iomgr__after_pass(m);
     /* The clock pass_due reads: ev_now() is derived from the monotonic
      * clock with an offset libev calibrates only now and then, and an
@@ -202,12 +205,11 @@ static int make_loop(struct iomgr *m, struct ev_loop *loop)
     m->loop = loop ? loop : ev_loop_new(EVFLAG_AUTO);
     if (!m->loop)
         return LWP_ESYSTEM;
+    iomgr__tmr_init(m);
     iomgr__fds_init(m);
-    ev_init(&m->sweep, iomgr__sweep_cb);
-    m->sweep.repeat = IOMGR_SWEEP_SECONDS;
-    m->sweep.data = m;
-    /* After the fd callbacks of its pass: a fired fd is not suspect. */
-    ev_set_priority(&m->sweep, EV_MINPRI);
+    /* Timers run after the fd callbacks of their pass: a fired fd is not
+     * suspect. */
+    m->sweep.cb = iomgr__sweep_cb;
     /* Kept active (and counted by libev) for the manager's whole life, so
      * an idle loop blocks instead of returning at once: a soft signal may
      * always come. */
@@ -221,7 +223,8 @@ static void drop_loop(struct iomgr *m)
 {
     iomgr__fds_term(m);
     ev_async_stop(m->loop, &m->softsig_async);
-    ev_timer_stop(m->loop, &m->sweep);
+    iomgr__tmr_stop(m, &m->sweep);
+    iomgr__tmr_term(m);
     if (m->own_loop)
         ev_loop_destroy(m->loop);
     m->loop = NULL;

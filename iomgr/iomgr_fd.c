@@ -449,9 +449,7 @@ static int push_unsure(struct iomgr *m, int at, struct iomgr_fd *s)
 static void schedule(struct iomgr *m, unsigned int ticks)
 {
     m->vnext = m->vtick + ticks;
-    ev_timer_stop(m->loop, &m->verify);
-    ev_timer_set(&m->verify, ticks * IOMGR_VERIFY_SECONDS, 0.);
-    ev_timer_start(m->loop, &m->verify);
+    (void)iomgr__tmr_start(m, &m->verify, ticks * IOMGR_VERIFY_SECONDS);
 }
 
 static void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
@@ -463,7 +461,7 @@ static void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
         arm(m, s, armed_events(s), 1); /* out of memory: pay the call */
         return;
     }
-    if (!ev_is_active(&m->verify) || m->vnext != m->vtick + 1)
+    if (!iomgr__tmr_active(&m->verify) || m->vnext != m->vtick + 1)
         schedule(m, 1);
 }
 
@@ -520,15 +518,12 @@ static unsigned int next_tick(const struct iomgr *m)
     return 0;
 }
 
-static void verify_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void verify_cb(struct iomgr *m, struct iomgr_tmr *t)
 {
-    struct iomgr *m = iomgr__running();
     unsigned int next;
     int n;
 
-    (void)loop;
-    (void)w;
-    (void)revents;
+    (void)t;
     m->vtick = m->vnext;
     /* Level 0: the marks of the interval before the last, a whole tick
      * old (this list then holds the new interval's). */
@@ -553,9 +548,8 @@ void iomgr__fds_init(struct iomgr *m)
     m->fd_seen = 0;
     m->vtick = m->vnext = 1;
     ev_idle_init(&m->kick, kick_cb);
-    ev_timer_init(&m->verify, verify_cb, 0., 0.);
-    /* After the fd callbacks of the same pass, which confirm. */
-    ev_set_priority(&m->verify, EV_MINPRI);
+    /* Timers run after the fd callbacks of their pass, which confirm. */
+    m->verify.cb = verify_cb;
 }
 
 void iomgr__fds_term(struct iomgr *m)
@@ -575,7 +569,7 @@ void iomgr__fds_term(struct iomgr *m)
     m->idle = (struct iomgr_slot_list){0};
     m->nfired = 0;
     ev_idle_stop(m->loop, &m->kick);
-    ev_timer_stop(m->loop, &m->verify);
+    iomgr__tmr_stop(m, &m->verify);
     for (int i = 0; i < IOMGR_UNSURE_LISTS; i++) {
         free(m->unsure[i].e);
         m->unsure[i] = (struct iomgr_slot_list){0};

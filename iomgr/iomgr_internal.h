@@ -46,6 +46,15 @@ enum iomgr_state {
 /* What a request wants of one fd (IOMGR_READ, IOMGR_WRITE, and
  * IOMGR_EXCEPT for the e set), and what it got. */
 #define IOMGR_EXCEPT 0x4
+struct iomgr;
+/* A deadline in IOMGR's timer heap (iomgr_timer.c). */
+struct iomgr_tmr {
+    double at;               /* CLOCK_MONOTONIC seconds */
+    unsigned int pos;        /* heap index + 1; 0 while stopped */
+    void (*cb)(struct iomgr *m, struct iomgr_tmr *t);
+    void *data;
+};
+
 struct iomgr_fd;
 struct iomgr_watch {
     struct iomgr_watch *next, *prev; /* the waiters of its fd */
@@ -110,7 +119,7 @@ struct iomgr_req {
     unsigned int since;      /* sweep generation when it started waiting */
     int nio;                 /* watches attached to fd watchers */
     struct iomgr_watch *watch;
-    ev_timer timer;          /* timeout, if any */
+    struct iomgr_tmr timer;  /* timeout, if any */
     /* While nexcept > 0: an epoll instance of the request's own holding
      * its e-set fds for EPOLLPRI (-1 if none), and libev's watcher of
      * that instance's readability (see iomgr_wait.c). */
@@ -144,7 +153,7 @@ struct iomgr {
     unsigned int nwaiting;   /* requests linked (any fd, timeout, except) */
     int parked;              /* the manager is off the run queue */
     ev_tstamp last_pass;     /* ev_now after the last loop pass */
-    ev_timer sweep;          /* closed-fd check */
+    struct iomgr_tmr sweep;  /* closed-fd check */
     struct iomgr_fd **fdchunks; /* slot of fd f: fdchunks[f / 256][f % 256] */
     int nfdchunks;
     /* Armed, nobody waiting: stopped before the next pass. */
@@ -158,7 +167,7 @@ struct iomgr {
     int fd_bound;            /* fds below it are checked by no call */
     int fd_seen;             /* highest fd found open at or above it + 1 */
     ev_idle kick;            /* a pass that failed waiters must not block */
-    ev_timer verify;         /* checks the unsure watchers */
+    struct iomgr_tmr verify; /* checks the unsure watchers */
     unsigned int vtick, vnext;
     struct iomgr_slot_list unsure[IOMGR_UNSURE_LISTS];
     struct pollfd *checks;   /* one poll(2) for many fds: */
@@ -167,6 +176,13 @@ struct iomgr {
     ev_async softsig_async;
     struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
     struct iomgr_sig sig[NSIG];
+    /* timers (iomgr_timer.c): a heap, and a timerfd armed for its top */
+    struct iomgr_tmr **theap;
+    unsigned int tn, tcap;
+    int tfd;                 /* -1: gate_timer stands in */
+    double tfd_at;           /* deadline armed, 0 if none */
+    ev_io tfd_io;
+    ev_timer gate_timer;
     struct { void (*fn)(void *); void *arg; } hooks[IOMGR_MAX_PASS_HOOKS];
     int nhooks;
     int in_hooks;            /* the hooks are running (no re-entry) */
@@ -190,6 +206,22 @@ static inline struct iomgr *iomgr__entry(void)
 {
     return lwp__rt ? iomgr__running() : NULL;
 }
+
+/* ---- iomgr_timer.c ---- */
+double iomgr__mono(void);
+void iomgr__tmr_init(struct iomgr *m);
+void iomgr__tmr_term(struct iomgr *m);
+/* (Re)start t to fire `after` seconds from now: 0, or ENOMEM. */
+int iomgr__tmr_start(struct iomgr *m, struct iomgr_tmr *t, double after);
+void iomgr__tmr_stop(struct iomgr *m, struct iomgr_tmr *t);
+static inline int iomgr__tmr_active(const struct iomgr_tmr *t)
+{
+    return t->pos != 0;
+}
+/* Before a pass that may block: make the loop wake for the earliest. */
+void iomgr__tmr_gate(struct iomgr *m);
+/* After a pass: run the callbacks of the timers due. */
+void iomgr__tmr_expire(struct iomgr *m);
 
 /* ---- iomgr_hook.c ---- */
 /* Run the pass hooks (IOMGR_AddPassHook), unless they are running. */
@@ -242,7 +274,7 @@ void iomgr__check_set(struct iomgr *m, int n, int fd, int events, void *who);
 int iomgr__check_poll(struct iomgr *m, int n);
 
 /* ---- iomgr_wait.c ---- */
-void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void iomgr__sweep_cb(struct iomgr *m, struct iomgr_tmr *t);
 /* Stop every watcher of r and take it off the waiting list. */
 void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r);
 /* Close r's epoll instance of e-set fds, if it has one. */

@@ -62,11 +62,9 @@ static int is_zero(const struct timeval *tv)
 
 /* ---- libev callbacks (run in whichever LWP runs the loop) ---- */
 
-static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void timer_cb(struct iomgr *m, struct iomgr_tmr *t)
 {
-    (void)loop;
-    (void)revents;
-    iomgr__finish(iomgr__running(), w->data, IOMGR_TIMEDOUT, 0);
+    iomgr__finish(m, t->data, IOMGR_TIMEDOUT, 0);
 }
 
 /* ---- Exceptional conditions ----
@@ -155,7 +153,7 @@ void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
     for (int i = 0; i < r->nwatch; i++)
         iomgr__detach(m, &r->watch[i]);
     if (r->timed)
-        ev_timer_stop(m->loop, &r->timer);
+        iomgr__tmr_stop(m, &r->timer);
     if (r->nexcept)
         ev_io_stop(m->loop, &r->except_io);
     if (r->nio || r->nexcept)
@@ -165,26 +163,28 @@ void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
     r->pcb->io_req = NULL;
 }
 
-static void start_timers(struct iomgr *m, struct iomgr_req *r,
-                         const struct timeval *timeout)
+/* Returns 0, or ENOMEM (no timer heap room) with nothing started. */
+static int start_timers(struct iomgr *m, struct iomgr_req *r,
+                        const struct timeval *timeout)
 {
     r->timed = !is_forever(timeout);
     if (r->timed) {
-        /* The loop's clock is as old as its last iteration; the timeout
-         * runs from now. */
-        ev_now_update(m->loop);
-        ev_timer_init(&r->timer, timer_cb,
-                      (ev_tstamp)timeout->tv_sec +
-                          (ev_tstamp)timeout->tv_usec * 1e-6,
-                      0.);
+        r->timer.pos = 0;
+        r->timer.cb = timer_cb;
         r->timer.data = r;
-        ev_timer_start(m->loop, &r->timer);
+        if (iomgr__tmr_start(m, &r->timer,
+                             (double)timeout->tv_sec +
+                                 (double)timeout->tv_usec * 1e-6) != 0) {
+            r->timed = 0;
+            return ENOMEM;
+        }
     }
     if (r->nexcept) {
         ev_io_init(&r->except_io, except_cb, r->xfd, EV_READ);
         r->except_io.data = r;
         ev_io_start(m->loop, &r->except_io);
     }
+    return 0;
 }
 
 /* Returns 0, or (nothing attached) ENOMEM or EBADF for an fd number no
@@ -212,8 +212,8 @@ static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
     if (!r->nio && !r->nexcept)
         return 0;
     m->nfdwait++;
-    if (!ev_is_active(&m->sweep))
-        ev_timer_again(m->loop, &m->sweep);
+    if (!iomgr__tmr_active(&m->sweep))
+        (void)iomgr__tmr_start(m, &m->sweep, IOMGR_SWEEP_SECONDS);
     return 0;
 }
 
@@ -237,7 +237,12 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
     cur->io_req = r;
     m->nwaiting++;
     iomgr__unpark(m);
-    start_timers(m, r, timeout);
+    if (start_timers(m, r, timeout) != 0) {
+        iomgr__req_stop(m, r);
+        r->state = IOMGR_FAILED;
+        r->err = ENOMEM;
+        return;
+    }
     cur->qpending--; /* 0 -> -1: blocked in a QWait */
     cur->qwaiting = 1;
     lwp__block(rt);
@@ -775,17 +780,14 @@ static void sweep_check(struct iomgr *m, struct iomgr_watch *w, int revents)
     }
 }
 
-void iomgr__sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+void iomgr__sweep_cb(struct iomgr *m, struct iomgr_tmr *t)
 {
-    struct iomgr *m = w->data;
     unsigned int gen = ++m->sweep_gen;
     int n = 0;
 
-    (void)revents;
-    if (m->nfdwait == 0) {
-        ev_timer_stop(loop, w);
-        return;
-    }
+    if (m->nfdwait == 0)
+        return; /* stopped until a wait on an fd starts it */
+    (void)iomgr__tmr_start(m, t, IOMGR_SWEEP_SECONDS);
     /* Every LWP, once a second, and one poll(2) for all the fds of the
      * waits that lasted: cheap next to the serving it watches. */
     LWP_FOR_EACH_LIVE(lwp__rt, p, {

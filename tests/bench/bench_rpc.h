@@ -21,6 +21,8 @@
 
 enum rpc_peer {
     PEER_RAW,    /* blocking recvfrom/sendto server, the floor */
+    PEER_RAWEV,  /* epoll_wait, then recvfrom/sendto: the floor of any
+                  * server that waits in a readiness poller (ours: libev) */
     PEER_ONC,    /* ONC RPC over UDP, libtirpc server */
     PEER_OPEN,   /* ours at RPC2_OPENKIMONO */
     PEER_SECURE, /* ours at RPC2_SECURE */
@@ -111,6 +113,8 @@ int rpc_udp_socket(int *fd);
 /* Each server opens its socket on 127.0.0.1, reports the port with
  * rpc_report_port and serves until killed; returns only on failure. */
 int raw_serve(int reply_fd);
+/* The same behind a level-triggered epoll_wait (PEER_RAWEV). */
+int rawev_serve(int reply_fd);
 int onc_serve(int reply_fd);
 int ours_serve(int reply_fd, int level);
 

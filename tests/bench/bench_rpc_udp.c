@@ -80,6 +80,38 @@ int raw_serve(int reply_fd)
     }
 }
 
+/* One datagram per readiness report, as an event-loop server handles it:
+ * epoll_wait (no timeout), recvfrom, sendto (level-triggered: a datagram
+ * left queued is reported at once by the next epoll_wait). */
+int rawev_serve(int reply_fd)
+{
+    char buf[512];
+    struct epoll_event ev = {.events = EPOLLIN};
+    int fd, ep, port = rpc_udp_socket(&fd);
+
+    ep = port > 0 ? epoll_create1(EPOLL_CLOEXEC) : -1;
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(ep);
+        ep = -1;
+    }
+    rpc_report_port(reply_fd, ep >= 0 ? port : 0,
+                    ep >= 0 ? NULL : strerror(errno));
+    if (ep < 0)
+        return 1;
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t flen = sizeof(from);
+        ssize_t n;
+
+        if (epoll_wait(ep, &ev, 1, -1) != 1)
+            continue;
+        n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+                     (struct sockaddr *)&from, &flen);
+        if (n >= 0)
+            sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen);
+    }
+}
+
 /* ---- Client ---- */
 
 struct conn {
