@@ -199,13 +199,13 @@ static int two_fds_free(void)
 static int make_loop(struct iomgr *m, struct ev_loop *loop)
 {
     memset(m, 0, sizeof(*m));
+    m->tfd = -1; /* until iomgr__tmr_init */
     if (!two_fds_free())
         return LWP_ESYSTEM;
     m->own_loop = loop == NULL;
     m->loop = loop ? loop : ev_loop_new(EVFLAG_AUTO);
     if (!m->loop)
         return LWP_ESYSTEM;
-    iomgr__tmr_init(m);
     iomgr__fds_init(m);
     /* Timers run after the fd callbacks of their pass: a fired fd is not
      * suspect. */
@@ -216,6 +216,9 @@ static int make_loop(struct iomgr *m, struct ev_loop *loop)
     ev_async_init(&m->softsig_async, iomgr__softsig_cb);
     m->softsig_async.data = m;
     ev_async_start(m->loop, &m->softsig_async);
+    /* Last: the timerfd is optional (a libev timer stands in), the fds
+     * libev makes above are not (it aborts without them). */
+    iomgr__tmr_init(m);
     return LWP_SUCCESS;
 }
 

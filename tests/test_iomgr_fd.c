@@ -535,3 +535,34 @@ Test(iomgr_fd_init, initialize_without_free_fd_fails_and_recovers)
     cr_assert_eq(IOMGR_Initialize(), LWP_SUCCESS);
     cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
 }
+
+/* With exactly the two fds libev needs free, the timerfd that wakes the
+ * loop for timeouts cannot be made: a libev timer stands in, and
+ * timeouts still end on time. */
+Test(iomgr_fd_init, timeouts_work_without_a_timerfd)
+{
+    struct rlimit saved, small;
+    struct timeval tv = {0, 20000};
+    int first, last = -1;
+    double t0;
+
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    small = saved;
+    small.rlim_cur = 64;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &small), 0);
+    first = fill_fd_table(&last);
+    cr_assert_geq(first, 0);
+    close(last);
+    close(last - 1);
+    cr_assert_eq(IOMGR_Initialize(), LWP_SUCCESS);
+    errno = 0;
+    cr_assert_eq(dup(0), -1, "every fd is taken: no timerfd was made");
+    t0 = iot_now();
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
+    cr_assert_geq(iot_now() - t0, 0.019);
+    cr_assert_lt(iot_now() - t0, 1.0);
+    cr_assert_eq(IOMGR_Finalize(), LWP_SUCCESS);
+    for (int fd = first; fd <= last - 2; fd++)
+        close(fd);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOMGR's timer heap and the timerfd that wakes the loop for its earliest
+ * deadline (iomgr/iomgr_timer.c): many timeouts expire in deadline order,
+ * a cancelled timed wait leaves nothing behind, and a deadline earlier than
+ * the one the loop sleeps for, set while it sleeps, is honoured.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "iomgr_test.h"
+
+TestSuite(iomgr_timer, .init = iot_setup, .fini = iot_teardown,
+          .timeout = 30);
+
+enum { SLEEPERS = 64 };
+static int woke_order[SLEEPERS];
+static int nwoke;
+
+/* Waits arg milliseconds (a distinct number each), then logs itself. */
+static void timed_sleeper(void *arg)
+{
+    int ms = (int)(intptr_t)arg;
+    struct timeval tv = {0, ms * 1000};
+
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
+    woke_order[nwoke++] = ms;
+}
+
+Test(iomgr_timer, timeouts_expire_in_deadline_order)
+{
+    struct timeval tv = {1, 0};
+
+    nwoke = 0;
+    /* Started in a shuffled order: 2, 4, ..., 128 ms, a stride of 37. */
+    for (int i = 0; i < SLEEPERS; i++) {
+        int k = (i * 37) % SLEEPERS;
+        iot_spawn(timed_sleeper, IOT_HIGH, (void *)(intptr_t)(2 * (k + 1)));
+    }
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
+    cr_assert_eq(nwoke, SLEEPERS);
+    for (int i = 0; i < SLEEPERS; i++)
+        cr_assert_eq(woke_order[i], 2 * (i + 1), "wake %d was the %d ms one", i,
+                     woke_order[i]);
+}
+
+static PROCESS cancelled_pid;
+static int cancelled_rc = 99;
+
+static void long_sleeper(void *arg)
+{
+    struct timeval tv = {0, 50000};
+
+    (void)arg;
+    cancelled_rc = IOMGR_Select(0, NULL, NULL, NULL, &tv);
+}
+
+Test(iomgr_timer, a_cancelled_timed_wait_leaves_no_timer_behind)
+{
+    struct timeval tv = {0, 100000};
+    double t0 = iot_now();
+
+    cancelled_pid = iot_spawn(long_sleeper, IOT_HIGH, NULL);
+    cr_assert_eq(IOMGR_Cancel(cancelled_pid), 0);
+    LWP_DispatchProcess();
+    cr_assert_eq(cancelled_rc, -2);
+    /* Its 50 ms deadline, had it stayed, would now fire into a wait that
+     * is over; the main LWP's own timeout still ends on time. */
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
+    cr_assert_geq(iot_now() - t0, 0.099);
+    cr_assert_lt(iot_now() - t0, 1.0);
+}
+
+static double short_wait_s = -1;
+static PROCESS main_pid;
+
+/* A soft signal's LWP, started while the loop sleeps for the main LWP's
+ * 5 s (nothing else is pending: no fd is waited on, so no fd check timer
+ * either): a 20 ms wait, earlier than the deadline the loop is armed for. */
+static void short_wait(void *arg)
+{
+    struct timeval tv = {0, 20000};
+    double t0 = iot_now();
+
+    (void)arg;
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
+    short_wait_s = iot_now() - t0;
+    IOMGR_Cancel(main_pid);
+}
+
+static void *softsig_later(void *arg)
+{
+    (void)arg;
+    usleep(50000);
+    cr_assert_eq(IOMGR_SoftSig(short_wait, NULL), 0);
+    return NULL;
+}
+
+Test(iomgr_timer, an_earlier_deadline_set_while_the_loop_sleeps_is_honoured)
+{
+    struct timeval tv = {5, 0};
+    pthread_t th;
+
+    cr_assert_eq(LWP_CurrentProcess(&main_pid), LWP_SUCCESS);
+    cr_assert_eq(pthread_create(&th, NULL, softsig_later, NULL), 0);
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), -2);
+    pthread_join(th, NULL);
+    cr_assert_geq(short_wait_s, 0.019);
+    cr_assert_lt(short_wait_s, 1.0, "the 20 ms wait took %.3f s", short_wait_s);
+}
