@@ -154,6 +154,9 @@ struct rpc_sendq {
     uint8_t *bytes;
     int fd[RPC_SENDQ_MAX];
     struct mmsghdr *msg;        /* [RPC_SENDQ_MAX] (needs _GNU_SOURCE) */
+    struct mmsghdr *gmsg;       /* [RPC_SENDQ_MAX]: the same as GSO sends */
+    bool gso_off;               /* the kernel refused UDP GSO */
+    uint64_t cmsg[RPC_SENDQ_MAX][4]; /* one UDP_SEGMENT cmsg per gmsg */
     struct iovec iov[RPC_SENDQ_MAX];
     struct sockaddr_storage to[RPC_SENDQ_MAX];
 };
