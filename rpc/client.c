@@ -49,11 +49,33 @@ static void arm(struct rpc_instance *r, struct rpc_timer *t, uint64_t due)
     rpc_listener_kick(r, due);
 }
 
-static void fire_retry(struct rpc_timer *t)
+/* The waiter's next retransmission is at `due`: the connection's timer is
+ * moved only if it would fire later than that. */
+static void schedule_retry(struct rpc_instance *r, struct rpc_wait *w,
+                           uint64_t due)
 {
-    struct rpc_wait *w = container_of(t, struct rpc_wait, retry_timer);
-    struct rpc_instance *r = rpc__inst;
+    struct rpc_timer *t = &w->conn->retry;
 
+    w->retry_due = due;
+    if (!rpc_timer_armed(t) || t->due > due) {
+        arm(r, t, due);
+    }
+}
+
+void rpc_fire_retry(struct rpc_timer *t)
+{
+    struct rpc_conn *c = container_of(t, struct rpc_conn, retry);
+    struct rpc_wait *w = c->wait;
+    struct rpc_instance *r = rpc__inst;
+    uint64_t now = rpc_now();
+
+    if (!w || w->why != RPC_WAKE_NONE) {
+        return; /* left armed by a call that is over */
+    }
+    if (now < w->retry_due) {
+        rpc_timer_arm(&r->timers, t, w->retry_due); /* a later call's */
+        return;
+    }
     w->retry++;
     if (rpc_retry_interval(&r->retry, w->retry, 0, 0) < 0) {
         rpc_wait_wake(w, RPC_WAKE_DEAD);
@@ -63,7 +85,7 @@ static void fire_retry(struct rpc_timer *t)
     w->req->Header.Lamport = rpc_lamport_tick(r);
     transmit(r, w);
     rpc2_Sent.Retries++;
-    arm(r, t, rpc_now() + interval(r, w));
+    schedule_retry(r, w, now + interval(r, w));
 }
 
 static void fire_bomb(struct rpc_timer *t)
@@ -77,7 +99,6 @@ void rpc_wait_init(struct rpc_wait *w, struct rpc_conn *c,
     memset(w, 0, sizeof *w);
     w->conn = c;
     w->req = req;
-    w->retry_timer.fire = fire_retry;
     w->bomb_timer.fire = fire_bomb;
 }
 
@@ -89,7 +110,7 @@ void rpc_wait_wake(struct rpc_wait *w, enum rpc_wake why)
         return; /* the first outcome wins (F3) */
     }
     w->why = why;
-    rpc_timer_cancel(&r->timers, &w->retry_timer);
+    /* The connection's retry timer stays armed (lazy): see rpc_conn. */
     rpc_timer_cancel(&r->timers, &w->bomb_timer);
     LWP_NoYieldSignal(w);
 }
@@ -99,7 +120,7 @@ void rpc_wait_keepalive(struct rpc_instance *r, struct rpc_wait *w)
     /* A BUSY: the peer is alive and working. Wait the keepalive interval
      * without sending; the next timeout starts the schedule over. */
     w->retry = -1;
-    arm(r, &w->retry_timer, rpc_now() + interval(r, w));
+    schedule_retry(r, w, rpc_now() + interval(r, w));
 }
 
 enum rpc_wake rpc_send_reliably(struct rpc_instance *r, struct rpc_wait *w,
@@ -114,7 +135,7 @@ enum rpc_wake rpc_send_reliably(struct rpc_instance *r, struct rpc_wait *w,
     w->why = RPC_WAKE_NONE;
     w->conn->wait = w;
     transmit(r, w); /* a failed send is a lost packet: retried */
-    arm(r, &w->retry_timer, now + interval(r, w));
+    schedule_retry(r, w, now + interval(r, w));
     if (bomb_us != UINT64_MAX) {
         arm(r, &w->bomb_timer, now + bomb_us);
     }

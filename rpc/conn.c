@@ -132,6 +132,7 @@ struct rpc_conn *rpc_conn_new(struct rpc_instance *r, uint32_t role)
         return NULL;
     }
     c->state = role;
+    c->retry.fire = rpc_fire_retry;
     c->delack.fire = fire_delack;
     c->saved_expiry.fire = fire_saved_expiry;
     c->last_used = rpc_now();
@@ -241,6 +242,7 @@ void rpc_conn_free(struct rpc_instance *r, struct rpc_conn *c)
     rpc_conn_bind_unindex(r, c);
     rpc_hold_remove(r, c);
     rpc_timer_cancel(&r->timers, &c->delack);
+    rpc_timer_cancel(&r->timers, &c->retry);
     rpc_timer_cancel(&r->timers, &c->saved_expiry);
     RPC2_FreeBuffer(&c->saved);
     RPC2_FreeBuffer(&c->held);

@@ -78,7 +78,7 @@ struct rpc_wait {
     bool sealed_plain;      /* INIT1: sent without rpc2sec */
     enum rpc_wake why;
     RPC2_PacketBuffer *pkt; /* delivered packet, owned by the waiter */
-    struct rpc_timer retry_timer;
+    uint64_t retry_due;     /* µs: next retransmission (conn->retry) */
     struct rpc_timer bomb_timer;
 };
 
@@ -121,8 +121,13 @@ struct rpc_conn {
     bool delack_sent;            /* this request's BUSY went out */
     uint64_t last_used;          /* µs, for the reaper */
 
-    /* client */
+    /* a reliable send (a client's calls and binds, a server's INIT2) */
     struct rpc_wait *wait;       /* the blocked caller, if any */
+    /* Its retransmission, armed lazily: due at the waiter's retry_due. A
+     * call answered before then leaves it armed, so the next call (due
+     * later) neither re-arms it nor wakes the listener to shorten its
+     * wait; when it fires, it finds nothing to do or a later due time. */
+    struct rpc_timer retry;
     uint64_t time_bomb_us;       /* bind phase limit (RPC2_SetTimeout) */
     int enq_waiters;             /* callers queued for the connection */
     int bad_init2;               /* undecryptable frames while binding */
@@ -286,6 +291,8 @@ void rpc_wait_init(struct rpc_wait *w, struct rpc_conn *c,
                    RPC2_PacketBuffer *req);
 enum rpc_wake rpc_send_reliably(struct rpc_instance *r, struct rpc_wait *w,
                                 uint64_t bomb_us);
+/* The fire function of a client connection's retry timer. */
+void rpc_fire_retry(struct rpc_timer *t);
 void rpc_wait_wake(struct rpc_wait *w, enum rpc_wake why);
 void rpc_wait_keepalive(struct rpc_instance *r, struct rpc_wait *w);
 

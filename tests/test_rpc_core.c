@@ -142,7 +142,8 @@ Test(rpc_core, wrong_key_is_refused)
     rpct_start_servers(2);
     struct timeval t0, t1;
     gettimeofday(&t0, NULL);
-    cr_assert_eq(rpct_bind(port, RPC2_SECURE, &bad, &h), RPC2_NOTAUTHENTICATED);
+    long brc = rpct_bind(port, RPC2_SECURE, &bad, &h);
+    cr_assert_eq(brc, RPC2_NOTAUTHENTICATED, "%ld %s", brc, RPC2_ErrorMsg(brc));
     gettimeofday(&t1, NULL);
     /* Two undecryptable INIT2s (the server resends after ~0.1 s), not the
      * 2 s time bomb. */
