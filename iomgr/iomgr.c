@@ -61,12 +61,13 @@ static void run_loop(struct iomgr *m, int flags)
         iomgr__tmr_gate(m);
     m->batching = 1;
     ev_run(m->loop, flags);
-    iomgr__tmr_expire(m);
+    /* One clock read for the timers and for pass_due (not ev_now(): it is
+     * derived from the monotonic clock with an offset libev calibrates
+     * only now and then, and an offset above the period would make every
+     * turn look due). */
+    m->last_pass = iomgr__mono();
+    iomgr__tmr_expire(m, m->last_pass);
     iomgr__after_pass(m);
-    /* The clock pass_due reads: ev_now() is derived from the monotonic
-     * clock with an offset libev calibrates only now and then, and an
-     * offset above the period would make every turn look due. */
-    m->last_pass = ev_time();
     note_loop_time(m);
     iomgr__run_softsigs(m);
 }
@@ -96,10 +97,7 @@ static int nothing_to_poll(const struct iomgr *m)
  * per switch, and a waiter is still woken within that time. */
 static int pass_due(const struct iomgr *m)
 {
-    ev_tstamp now = ev_time();
-
-    return now - m->last_pass >= IOMGR_BUSY_POLL_SECONDS ||
-           now < m->last_pass; /* the wall clock was set back */
+    return iomgr__mono() - m->last_pass >= IOMGR_BUSY_POLL_SECONDS;
 }
 
 /* Leave the run queue, as an LWP_QWait, until something is registered

@@ -152,7 +152,7 @@ struct iomgr {
     unsigned int pass;       /* loop passes run */
     unsigned int nwaiting;   /* requests linked (any fd, timeout, except) */
     int parked;              /* the manager is off the run queue */
-    ev_tstamp last_pass;     /* ev_now after the last loop pass */
+    double last_pass;        /* iomgr__mono() after the last loop pass */
     struct iomgr_tmr sweep;  /* closed-fd check */
     struct iomgr_fd **fdchunks; /* slot of fd f: fdchunks[f / 256][f % 256] */
     int nfdchunks;
@@ -220,8 +220,9 @@ static inline int iomgr__tmr_active(const struct iomgr_tmr *t)
 }
 /* Before a pass that may block: make the loop wake for the earliest. */
 void iomgr__tmr_gate(struct iomgr *m);
-/* After a pass: run the callbacks of the timers due. */
-void iomgr__tmr_expire(struct iomgr *m);
+/* After a pass: run the callbacks of the timers due at `now`
+ * (iomgr__mono()). */
+void iomgr__tmr_expire(struct iomgr *m, double now);
 
 /* ---- iomgr_hook.c ---- */
 /* Run the pass hooks (IOMGR_AddPassHook), unless they are running. */

@@ -125,13 +125,8 @@ int iomgr__tmr_start(struct iomgr *m, struct iomgr_tmr *t, double after)
     return 0;
 }
 
-void iomgr__tmr_expire(struct iomgr *m)
+void iomgr__tmr_expire(struct iomgr *m, double now)
 {
-    double now;
-
-    if (m->tn == 0)
-        return;
-    now = iomgr__mono();
     while (m->tn > 0 && m->theap[0]->at <= now) {
         struct iomgr_tmr *t = m->theap[0];
 

@@ -120,7 +120,7 @@ static bool conn_packet(struct rpc_instance *r, struct rpc_conn *c,
                         socklen_t fromlen)
 {
     const struct RPC2_PacketHeader *h = &pb->Header;
-    uint64_t now = rpc_now();
+    uint64_t now = rpc_arrival(r);
 
     if (rpc_conn_in(c, rpc_conn_is_client(c) ? C_HARDERROR : S_HARDERROR)) {
         nak_for(r, c, pb, from, fromlen);
@@ -297,7 +297,11 @@ void rpc_handle_datagram(struct rpc_instance *r, const uint8_t *d, size_t len,
         rpc2_Recvd.Bogus++;
         return;
     }
-    FT_GetTimeOfDay(&pb->Prefix.RecvStamp, NULL);
+    if (r->in_batch) {
+        pb->Prefix.RecvStamp = r->batch_stamp;
+    } else {
+        FT_GetTimeOfDay(&pb->Prefix.RecvStamp, NULL);
+    }
     if (pb->Header.RemoteHandle == 0) {
         taken = !via && init1_packet(r, pb, from, fromlen);
     } else if (via) {
@@ -344,6 +348,9 @@ static void drain_fd(struct rpc_instance *r, int fd)
         if (n <= 0) {
             return;
         }
+        r->in_batch = true;
+        r->batch_now = rpc_now();
+        FT_GetTimeOfDay(&r->batch_stamp, NULL);
         for (int i = 0; i < n && !r->stopping; i++) {
             size_t len = msgs[i].msg_len;
             if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > SEC_MAX_FRAME) {
@@ -354,10 +361,11 @@ static void drain_fd(struct rpc_instance *r, int fd)
                                 (struct sockaddr *)&r->raddr[i],
                                 msgs[i].msg_hdr.msg_namelen);
         }
-        rpc_timers_run(&r->timers, rpc_now()); /* F12 */
+        r->in_batch = false;
         if (n < RPC_RECV_BATCH || r->stopping) {
-            return;
+            return; /* the caller runs the timers next */
         }
+        rpc_timers_run(&r->timers, rpc_now()); /* F12: between batches */
     }
 }
 
@@ -381,9 +389,9 @@ void rpc_listener_kick(struct rpc_instance *r, uint64_t due)
 /* Returns whether a socket may have input: a wait that timed out or was
  * cut short by rpc_listener_kick found none, and a recvmmsg would only
  * answer EAGAIN (a client's every call kicks the listener). */
-static bool wait_for_input(struct rpc_instance *r)
+static bool wait_for_input(struct rpc_instance *r, uint64_t now)
 {
-    uint64_t due = rpc_timers_next(&r->timers), now = rpc_now();
+    uint64_t due = rpc_timers_next(&r->timers);
     struct timeval tv, *tvp = NULL;
 
     if (due != UINT64_MAX) {
@@ -419,11 +427,12 @@ static void listener_main(void *arg)
         if (input) {
             rpc_drain(r);
         }
-        rpc_timers_run(&r->timers, rpc_now());
+        uint64_t now = rpc_now();
+        rpc_timers_run(&r->timers, now); /* F12: after every batch */
         if (r->stopping) {
             break;
         }
-        input = wait_for_input(r);
+        input = wait_for_input(r, now);
     }
     r->listener_done = true;
     LWP_NoYieldSignal(&r->listener_done);

@@ -203,6 +203,11 @@ struct rpc_instance {
     struct rpc_sendq sendq;
     bool listener_done;
     int active;                 /* LWPs blocked inside RPC2_* calls */
+    /* While the listener handles a recvmmsg batch: its arrival time, one
+     * clock read each for the whole batch (rpc_arrival). */
+    bool in_batch;
+    uint64_t batch_now;         /* rpc_now() */
+    struct timeval batch_stamp; /* FT_GetTimeOfDay() */
 
     /* counters of dropped datagrams, by reason (RPC2_DumpState) */
     unsigned long drop_spi, drop_crypto, drop_bad, drop_state;
@@ -214,6 +219,12 @@ extern _Thread_local struct rpc_instance *rpc__inst;
 static inline uint64_t rpc_now(void)
 {
     return FT_MonotonicMicros();
+}
+/* When the packet being handled arrived: the listener's batch time, or
+ * now outside a batch. */
+static inline uint64_t rpc_arrival(const struct rpc_instance *r)
+{
+    return r->in_batch ? r->batch_now : rpc_now();
 }
 static inline uint32_t rpc_stamp(uint64_t now)
 {

@@ -136,7 +136,7 @@ static void accept_request(struct rpc_instance *r, struct rpc_conn *c,
                            RPC2_PacketBuffer *pb)
 {
     struct rpc_getreq *g;
-    uint64_t now = rpc_now();
+    uint64_t now = rpc_arrival(r);
 
     rpc2_Recvd.GoodRequests++;
     rpc_conn_keep_saved(r, c, NULL);
@@ -512,9 +512,10 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
     rpc_hdr_init(r, c, Reply, RPC2_REPLY);
     Reply->Header.ReturnCode = RPC2_S2RError(result);
     Reply->Header.SeqNumber = c->next_seq - 1;
-    Reply->Header.TimeStamp = c->ts_echo + (uint32_t)(rpc_now() - c->req_time);
+    uint64_t now = rpc_now();
+    Reply->Header.TimeStamp = c->ts_echo + (uint32_t)(now - c->req_time);
     rpc_send(r, c, Reply);
     save_reply(r, c, Reply);
-    c->last_used = rpc_now();
+    c->last_used = now;
     return RPC2_SUCCESS;
 }
