@@ -119,7 +119,11 @@ static uint32_t send_msgs(int fd, struct mmsghdr *m, uint32_t n, bool gso)
     uint32_t done = 0;
 
     while (done < n) {
-        int k = sendmmsg(fd, m + done, n - done, 0);
+        /* One message: sendmsg, which costs the kernel less (a lone call
+         * or reply is the common case at low load). */
+        int k = n - done == 1
+                    ? (sendmsg(fd, &m[done].msg_hdr, 0) >= 0 ? 1 : -1)
+                    : sendmmsg(fd, m + done, n - done, 0);
         if (k < 0 && errno == EINTR) {
             continue;
         }

@@ -4,13 +4,15 @@
  * UDP, under the same closed-loop load in the same run.
  *
  *     taskset -c 1 bench_rpc [--quick] [--runs N] [--conns 1,10,100,1000]
- *                            [--peers raw,rawev,onc,open,secure] [--duration S]
+ *                            [--peers raw,rawev,rawsec,onc,open,secure] [--duration S]
  *                            [--idle N] [--cpu N | --no-pin]
  *
  * A call is 64 bytes echoed back as 64 bytes. Each measurement forks a
  * server (raw: blocking recvfrom/sendto; rawev: the same after each
  * epoll_wait, the floor of a server behind a readiness poller, which our
- * listener is by design; onc: libtirpc's svc_run with an
+ * listener is by design; rawsec: rawev plus rpc2sec's open and seal of
+ * every datagram on both sides, the floor of an rpc2sec server; onc:
+ * libtirpc's svc_run with an
  * rpcgen dispatcher; open/secure: ours at RPC2_OPENKIMONO/RPC2_SECURE,
  * SERVER_LWPS LWPs in GetRequest -> SendResponse) and a client process
  * keeping `conns` connections with exactly one call outstanding each (raw
@@ -60,12 +62,12 @@
 #define SETUP_SLACK_S 60.0 /* binds of 1,000 connections, generously */
 #define PORT_WAIT_MS 10000
 
-static const char *const peer_names[PEERS] = {"raw", "rawev", "onc", "open",
-                                                 "secure"};
+static const char *const peer_names[PEERS] = {"raw",  "rawev", "rawsec",
+                                                 "onc",  "open",  "secure"};
 
 static int counts[MAX_COUNTS] = {1, 10, 100, 1000};
 static int n_counts = 4;
-static int peer_on[PEERS] = {1, 1, 1, 1, 1};
+static int peer_on[PEERS] = {1, 1, 1, 1, 1, 1};
 static int opt_runs = 3;
 static int opt_idle = 10000;
 static int opt_binds = 200;
@@ -92,6 +94,8 @@ static int server_main(void *arg)
         return raw_serve(sa->reply_fd);
     case PEER_RAWEV:
         return rawev_serve(sa->reply_fd);
+    case PEER_RAWSEC:
+        return rawsec_serve(sa->reply_fd);
     case PEER_ONC:
         return onc_serve(sa->reply_fd);
     case PEER_OPEN:
@@ -106,7 +110,7 @@ static int client_main(void *arg)
     const struct rpc_load *ld = arg;
     struct rpc_result r = {0};
 
-    if (ld->peer == PEER_RAW || ld->peer == PEER_RAWEV || ld->peer == PEER_ONC)
+    if (ld->peer < PEER_OPEN)
         udp_client(ld, &r);
     else
         ours_client(ld, &r);
@@ -308,6 +312,12 @@ static void report_ratios(int conns, const peer_runs *res)
         snprintf(name, sizeof(name), "rpc_%d_%s_srv_cpu_vs_rawev", conns, o);
         bench_ratio(name,
                     median_ratio(res[p], res[PEER_RAWEV], opt_runs, cpu), 1.0);
+        snprintf(name, sizeof(name), "rpc_%d_%s_rtt_vs_rawsec", conns, o);
+        bench_ratio(name,
+                    median_ratio(res[p], res[PEER_RAWSEC], opt_runs, p50), 1.0);
+        snprintf(name, sizeof(name), "rpc_%d_%s_srv_cpu_vs_rawsec", conns, o);
+        bench_ratio(name,
+                    median_ratio(res[p], res[PEER_RAWSEC], opt_runs, cpu), 1.0);
     }
     /* The floors against each other, in the same run: what a target
      * relative to one of them can mean on this machine. */
@@ -316,6 +326,13 @@ static void report_ratios(int conns, const peer_runs *res)
                 1.0);
     snprintf(name, sizeof(name), "rpc_%d_rawev_srv_cpu_vs_raw", conns);
     bench_ratio(name, median_ratio(res[PEER_RAWEV], res[PEER_RAW], opt_runs, cpu),
+                1.0);
+    snprintf(name, sizeof(name), "rpc_%d_rawsec_rtt_vs_raw", conns);
+    bench_ratio(name, median_ratio(res[PEER_RAWSEC], res[PEER_RAW], opt_runs, p50),
+                1.0);
+    snprintf(name, sizeof(name), "rpc_%d_rawsec_srv_cpu_vs_raw", conns);
+    bench_ratio(name,
+                median_ratio(res[PEER_RAWSEC], res[PEER_RAW], opt_runs, cpu),
                 1.0);
     snprintf(name, sizeof(name), "rpc_%d_raw_calls_vs_onc", conns);
     bench_ratio(name, median_ratio(res[PEER_RAW], res[PEER_ONC], opt_runs, cps),
@@ -390,7 +407,7 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--quick] [--runs N] [--conns N,N...] "
-            "[--peers raw,rawev,onc,open,secure] [--duration S] [--idle N] "
+            "[--peers raw,rawev,rawsec,onc,open,secure] [--duration S] [--idle N] "
             "[--cpu N | --no-pin]\n",
             argv0);
     exit(2);

@@ -23,6 +23,8 @@ enum rpc_peer {
     PEER_RAW,    /* blocking recvfrom/sendto server, the floor */
     PEER_RAWEV,  /* epoll_wait, then recvfrom/sendto: the floor of any
                   * server that waits in a readiness poller (ours: libev) */
+    PEER_RAWSEC, /* rawev plus rpc2sec's open and seal of each datagram,
+                  * client and server: the floor of an rpc2sec server */
     PEER_ONC,    /* ONC RPC over UDP, libtirpc server */
     PEER_OPEN,   /* ours at RPC2_OPENKIMONO */
     PEER_SECURE, /* ours at RPC2_SECURE */
@@ -115,6 +117,15 @@ int rpc_udp_socket(int *fd);
 int raw_serve(int reply_fd);
 /* The same behind a level-triggered epoll_wait (PEER_RAWEV). */
 int rawev_serve(int reply_fd);
+
+/* ---- PEER_RAWSEC (bench_rpc_rawsec.c) ---- */
+#define RAWSEC_PLAIN (60 + RPC_MSG) /* our RPC's plaintext: header + call */
+/* Sets up this side's security associations (server: 1). 0 or -1. */
+int rawsec_keys(int server);
+ssize_t rawsec_seal(const void *pt, size_t len, uint8_t *out, size_t cap);
+ssize_t rawsec_open(const uint8_t *frame, size_t len, uint8_t *out,
+                    size_t cap);
+int rawsec_serve(int reply_fd);
 int onc_serve(int reply_fd);
 int ours_serve(int reply_fd, int level);
 

@@ -150,10 +150,23 @@ static void send_call(struct client *cl, struct conn *c, int64_t now)
 {
     uint32_t tok = htonl(++c->token);
 
-    memcpy(c->msg, &tok, sizeof(tok)); /* ONC: the xid is the first word */
+    const void *out = c->msg;
+    ssize_t len = cl->len;
+    uint8_t frame[ONC_BUF];
+
     c->sent_ns = now;
-    if (send(c->fd, c->msg, (size_t)cl->len, 0) < 0 && errno != EAGAIN &&
-        errno != ENOBUFS && errno != ECONNREFUSED)
+    if (cl->ld->peer == PEER_RAWSEC) {
+        /* A first word below 256, as rpc2sec requires of a payload (our
+         * header's version word), then the token. */
+        memset(c->msg, 0, 4);
+        memcpy(c->msg + 4, &tok, sizeof(tok));
+        len = rawsec_seal(c->msg, (size_t)cl->len, frame, sizeof(frame));
+        out = frame;
+    } else {
+        memcpy(c->msg, &tok, sizeof(tok)); /* ONC: the xid is the first word */
+    }
+    if (len < 0 || (send(c->fd, out, (size_t)len, 0) < 0 && errno != EAGAIN &&
+                    errno != ENOBUFS && errno != ECONNREFUSED))
         perror("bench_rpc: client send");
 }
 
@@ -164,17 +177,21 @@ static int reply_ok(const struct client *cl, const struct conn *c,
 
     if (cl->ld->peer == PEER_ONC)
         return onc_reply_ok(buf, n, htonl(c->token));
-    memcpy(&tok, buf, sizeof(tok));
-    return n == RPC_MSG && tok == htonl(c->token);
+    memcpy(&tok, buf + (cl->ld->peer == PEER_RAWSEC ? 4 : 0), sizeof(tok));
+    return n == cl->len && tok == htonl(c->token);
 }
 
 static void on_readable(struct client *cl, struct conn *c)
 {
-    uint8_t buf[ONC_BUF];
+    uint8_t buf[ONC_BUF], pt[ONC_BUF];
     ssize_t n;
 
     while ((n = recv(c->fd, buf, sizeof(buf), 0)) >= 0) {
         int64_t now;
+
+        if (cl->ld->peer == PEER_RAWSEC &&
+            (n = rawsec_open(buf, (size_t)n, pt, sizeof(pt))) >= 0)
+            memcpy(buf, pt, (size_t)n);
 
         if (!reply_ok(cl, c, buf, n))
             continue; /* stale: the answer to a call sent again */
@@ -199,7 +216,9 @@ static int set_up(struct client *cl, int ep)
     uint8_t tmpl[ONC_BUF];
 
     memset(tmpl, 'r', sizeof(tmpl));
-    cl->len = RPC_MSG;
+    cl->len = cl->ld->peer == PEER_RAWSEC ? RAWSEC_PLAIN : RPC_MSG;
+    if (cl->ld->peer == PEER_RAWSEC && rawsec_keys(0) != 0)
+        return -1;
     if (cl->ld->peer == PEER_ONC &&
         (cl->len = onc_encode_call(tmpl, sizeof(tmpl))) < 0)
         return -1;
