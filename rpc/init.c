@@ -223,6 +223,8 @@ static struct rpc_instance *instance_new(RPC2_Options *opt, long retries,
     r->keysize = env_keysize();
     r->getreq_ring.next = r->getreq_ring.prev = &r->getreq_ring;
     r->reaper.fire = fire_reaper;
+    r->reap_period_us = RPC_REAP_PERIOD_US;
+    r->reap_idle_us = RPC_REAP_IDLE_US;
     rpc_retry_init(&r->retry, retries, ka);
     rpc_timers_init(&r->timers);
     r->rbuf = malloc(sizeof *r->rbuf * RPC_RECV_BATCH);
@@ -302,7 +304,7 @@ long RPC2_Init(const char *VersionId, RPC2_Options *Options,
         instance_free(r);
         return RPC2_FAIL;
     }
-    rpc_timer_arm(&r->timers, &r->reaper, rpc_now() + RPC_REAP_PERIOD_US);
+    rpc_timer_arm(&r->timers, &r->reaper, rpc_now() + r->reap_period_us);
     rpc2_LocalPort.Tag = RPC2_PORTBYINETNUMBER;
     rpc2_LocalPort.Value.InetPortNumber = r->port;
     if (Port) {
@@ -415,12 +417,12 @@ static void fire_reaper(struct rpc_timer *t)
                 next = c->hnext;
                 if (rpc_conn_is_server(c) && !c->private_ptr &&
                     rpc_conn_in(c, S_AWAITREQUEST) &&
-                    now - c->last_used > RPC_REAP_IDLE_US) {
+                    now - c->last_used > r->reap_idle_us) {
                     rpc2_Unbinds++;
                     rpc_conn_free(r, c);
                 }
             }
         }
     }
-    rpc_timer_arm(&r->timers, t, now + RPC_REAP_PERIOD_US);
+    rpc_timer_arm(&r->timers, t, now + r->reap_period_us);
 }

@@ -195,6 +195,9 @@ struct rpc_instance {
     uint32_t lamport;
     size_t keysize;             /* preferred session key bytes */
     struct rpc_timer reaper;
+    /* Its period and the idle time after which it unbinds (µs): fields so
+     * that a test can shorten them (RPC_REAP_*_US otherwise). */
+    uint64_t reap_period_us, reap_idle_us;
 
     /* receive batch and send scratch */
     uint8_t (*rbuf)[SEC_MAX_FRAME + 1];
