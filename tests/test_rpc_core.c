@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "rpc_internal.h"
 #include "rpc_test.h"
 
 static uint16_t port;
@@ -447,4 +448,26 @@ Test(rpc_core, a_burst_larger_than_one_send_batch_is_all_answered)
     /* Every datagram went out (both ends are this process): four per bind
      * (INIT1 to INIT4), a request and a reply per call. */
     cr_assert_geq(rpc2_Sent.Total - sent, BURST * 4u + 3u * BURST * 2u);
+}
+
+/* A socket whose kernel refuses UDP GSO (here: IPv4 checksums turned off
+ * with SO_NO_CHECK, which Linux does not combine with segmentation): the
+ * first segmented send fails, the queue sends one datagram at a time from
+ * then on, and every call of the burst is still answered, once. */
+Test(rpc_core, a_kernel_refusing_gso_gets_the_datagrams_one_by_one)
+{
+    struct rpc_instance *r = rpc__inst;
+    int one = 1;
+    unsigned long before = rpct_executions;
+
+    cr_assert_eq(setsockopt(r->fd4, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one),
+                 0);
+    for (int i = 0; i < BURST; i++) {
+        cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &burst_h[i]),
+                     RPC2_SUCCESS);
+    }
+    burst(16);
+    cr_assert(r->sendq.gso_off, "GSO was refused and switched off");
+    burst(16);
+    cr_assert_eq(rpct_executions - before, 2u * BURST);
 }
