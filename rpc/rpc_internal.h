@@ -187,6 +187,7 @@ struct rpc_instance {
 
     struct rpc_conn *hold_head, *hold_tail;
     uint32_t nheld;
+    uint32_t nprocess;          /* server connections in S_PROCESS */
     struct rpc_getreq getreq_ring; /* sentinel of the waiting servers */
     struct rpc_pending_bind pbinds[RPC_MAX_PENDING_BINDS];
     uint32_t npbinds;

@@ -151,6 +151,7 @@ static void accept_request(struct rpc_instance *r, struct rpc_conn *c,
     g = find_waiter(r, false, c->subsys, c->handle);
     if (g) {
         rpc_conn_state(c, S_PROCESS);
+        r->nprocess++;
         hand_over(g, c, pb);
     } else {
         hold(r, c, pb);
@@ -346,6 +347,7 @@ static struct rpc_conn *take_held(struct rpc_instance *r,
         if (filter_matches(f, false, c->subsys, c->handle)) {
             rpc_hold_remove(r, c);
             rpc_conn_state(c, S_PROCESS);
+            r->nprocess++;
             return c;
         }
     }
@@ -503,6 +505,7 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
         return RPC2_NOTWORKER;
     }
     rpc_conn_state(c, S_AWAITREQUEST);
+    r->nprocess--;
     if (!Reply || Reply->Header.BodyLength > rpc_buf_room(Reply) ||
         Reply->Header.BodyLength > WIRE_MAX_SEND - WIRE_HDR) {
         return RPC2_FAIL;
@@ -517,5 +520,12 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
     rpc_send(r, c, Reply);
     save_reply(r, c, Reply);
     c->last_used = now;
+    /* The last reply of the round (no request handed out or held is left
+     * unanswered) leaves now, with the others queued since: a server LWP
+     * that goes on into a long system call, outside IOMGR, does not hold
+     * its reply back until the IO MANAGER's next pass. */
+    if (r->nprocess == 0 && r->nheld == 0) {
+        rpc_sendq_flush(r);
+    }
     return RPC2_SUCCESS;
 }

@@ -16,6 +16,8 @@
 #define RPCT_OP_FAIL 3  /* ReturnCode = body u32 (an errno value) */
 #define RPCT_OP_COUNT 4 /* reply: u32 count of executions of this op */
 #define RPCT_OP_ONCE 5  /* body: u32 id < RPCT_ONCE_MAX; counted, echoed */
+#define RPCT_OP_STALL 6 /* echo, then block the whole process for body u32
+                         * ms in usleep (a system call outside IOMGR) */
 #define RPCT_ONCE_MAX 65536
 
 extern RPC2_EncryptionKey rpct_secret;   /* what GetKeys hands out */

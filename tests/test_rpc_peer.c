@@ -67,3 +67,28 @@ Test(rpc_peer, bind_to_a_silent_port_gives_nobinding, .timeout = 30)
     cr_assert_lt(since(&t0), 3.0);
     rpct_fini();
 }
+
+/* A server LWP that replies and then blocks its whole process in a system
+ * call outside IOMGR (here usleep): the reply must not wait for the stall
+ * to end, although replies are sent in batches when the LWPs have run. */
+Test(rpc_peer, a_reply_leaves_before_the_server_stalls, .timeout = 30)
+{
+    struct rpct_child a;
+    RPC2_Handle h;
+    RPC2_PacketBuffer *rep = NULL;
+    struct timeval t0;
+    uint32_t ms = htonl(1000);
+
+    rpct_fork_idle(&a);
+    uint16_t sport = rpct_child_serve(&a, 0, 0);
+    rpct_init(-1, 0);
+    cr_assert_eq(rpct_bind(sport, RPC2_SECURE, NULL, &h), RPC2_SUCCESS);
+    gettimeofday(&t0, NULL);
+    cr_assert_eq(rpct_call(h, RPCT_OP_STALL, &ms, 4, &rep, NULL),
+                 RPC2_SUCCESS);
+    double took = since(&t0);
+    RPC2_FreeBuffer(&rep);
+    cr_assert_lt(took, 0.5, "the reply waited %.3f s for the stall", took);
+    rpct_child_kill(&a);
+    rpct_fini();
+}

@@ -564,7 +564,10 @@ LWP_EXPORT long RPC2_Enable(RPC2_Handle ConnHandle);
 
 /* Answers the request being processed on ConnHandle. Only BodyLength and
  * ReturnCode of Reply's header are used; the caller keeps and frees Reply.
- * Does not block. RPC2_SUCCESS, RPC2_NOCONNECTION, RPC2_NOTWORKER (no
+ * Does not block. The reply is sealed at once and leaves with the other
+ * datagrams of the current round of LWPs (one sendmmsg): at once if it
+ * answers the last request handed out or held, else at the IO MANAGER's
+ * next pass, when the LWPs have run. RPC2_SUCCESS, RPC2_NOCONNECTION, RPC2_NOTWORKER (no
  * request being processed), RPC2_FAIL (Reply NULL, or a body over
  * 4226 bytes). */
 LWP_EXPORT long RPC2_SendResponse(RPC2_Handle ConnHandle,

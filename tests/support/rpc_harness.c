@@ -5,6 +5,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <lwp/iomgr.h>
@@ -100,6 +101,9 @@ static void answer(RPC2_Handle h, RPC2_PacketBuffer *req)
     rep->Header.ReturnCode = op == RPCT_OP_FAIL ? (RPC2_Integer)body_u32(req) : 0;
     RPC2_SendResponse(h, rep);
     RPC2_FreeBuffer(&rep);
+    if (op == RPCT_OP_STALL) {
+        usleep(body_u32(req) * 1000u);
+    }
 }
 
 static void server_main(void *arg)
@@ -219,6 +223,8 @@ void rpct_fork_idle(struct rpct_child *ch)
 {
     int go[2], back[2];
 
+    pid_t parent = getpid();
+
     REQUIRE_EQ(pipe(go), 0);
     REQUIRE_EQ(pipe(back), 0);
     ch->pid = fork();
@@ -226,6 +232,11 @@ void rpct_fork_idle(struct rpct_child *ch)
     if (ch->pid == 0) {
         uint16_t cmd[2];
         in_child = true;
+        /* Dies with the test, also when a failed assertion ends it before
+         * rpct_child_kill (the parent may be gone already). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+            _exit(1);
+        }
         close(go[1]);
         close(back[0]);
         if (read(go[0], cmd, sizeof cmd) != sizeof cmd) {
