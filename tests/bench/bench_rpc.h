@@ -125,6 +125,13 @@ int rawsec_keys(int server);
 ssize_t rawsec_seal(const void *pt, size_t len, uint8_t *out, size_t cap);
 ssize_t rawsec_open(const uint8_t *frame, size_t len, uint8_t *out,
                     size_t cap);
+/* The client's receiving SA of one connection (NULL on failure), its
+ * open, and its release. */
+struct sec_sa;
+struct sec_sa *rawsec_conn_sa(void);
+ssize_t rawsec_conn_open(struct sec_sa *sa, const uint8_t *frame, size_t len,
+                         uint8_t *out, size_t cap);
+void rawsec_conn_free(struct sec_sa *sa);
 int rawsec_serve(int reply_fd);
 int onc_serve(int reply_fd);
 int ours_serve(int reply_fd, int level);

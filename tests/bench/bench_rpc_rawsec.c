@@ -7,10 +7,16 @@
  * the reply (encryption and tag). The client seals its calls and opens the
  * replies the same way. The plaintext is as long as our RPC's (a 60-byte
  * header and the 64-byte message), so the frames on the wire are too.
- * One security association per direction serves every connection.
+ * The server has one security association per direction; the client one
+ * for sending (its calls reach the server's socket in the order sent) and
+ * one per connection for receiving (each connection's replies arrive in
+ * order, while the replies of different connections, read from different
+ * sockets, are not read in the order the server sealed them, which one
+ * shared anti-replay window would drop).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -49,6 +55,32 @@ ssize_t rawsec_open(const uint8_t *frame, size_t len, uint8_t *out,
                     size_t cap)
 {
     return sec_open(&sa_in, frame, len, out, cap);
+}
+
+struct sec_sa *rawsec_conn_sa(void)
+{
+    struct sec_sa *sa = calloc(1, sizeof(*sa));
+
+    if (sa && sec_set_recv(sa, SEC_VERSION, SEC_AUTH_NONE, SEC_ENCR_AES_CCM_8,
+                           to_client_key, 19) != 0) {
+        free(sa);
+        sa = NULL;
+    }
+    return sa;
+}
+
+ssize_t rawsec_conn_open(struct sec_sa *sa, const uint8_t *frame, size_t len,
+                         uint8_t *out, size_t cap)
+{
+    return sec_open(sa, frame, len, out, cap);
+}
+
+void rawsec_conn_free(struct sec_sa *sa)
+{
+    if (sa) {
+        sec_clear(sa);
+        free(sa);
+    }
 }
 
 int rawsec_serve(int reply_fd)

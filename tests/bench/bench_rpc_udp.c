@@ -118,6 +118,7 @@ struct conn {
     int fd;
     uint32_t token;  /* what the reply must carry (ONC: the xid) */
     int64_t sent_ns; /* when the outstanding call went out */
+    struct sec_sa *rx; /* rawsec: this connection's receiving SA */
     uint8_t msg[ONC_BUF];
 };
 
@@ -190,7 +191,7 @@ static void on_readable(struct client *cl, struct conn *c)
         int64_t now;
 
         if (cl->ld->peer == PEER_RAWSEC &&
-            (n = rawsec_open(buf, (size_t)n, pt, sizeof(pt))) >= 0)
+            (n = rawsec_conn_open(c->rx, buf, (size_t)n, pt, sizeof(pt))) >= 0)
             memcpy(buf, pt, (size_t)n);
 
         if (!reply_ok(cl, c, buf, n))
@@ -228,6 +229,8 @@ static int set_up(struct client *cl, int ep)
 
         memcpy(c->msg, tmpl, sizeof(tmpl));
         c->token = (uint32_t)i << 20; /* distinct xids across connections */
+        if (cl->ld->peer == PEER_RAWSEC && !(c->rx = rawsec_conn_sa()))
+            return -1;
         if ((c->fd = connect_one(cl->ld->port)) < 0 ||
             epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0)
             return -1;
@@ -294,9 +297,11 @@ void udp_client(const struct rpc_load *ld, struct rpc_result *r)
                  strerror(errno));
     else
         run(&cl, ep, r);
-    for (int i = 0; cl.conns && i < cl.n; i++)
+    for (int i = 0; cl.conns && i < cl.n; i++) {
         if (cl.conns[i].fd >= 0)
             close(cl.conns[i].fd);
+        rawsec_conn_free(cl.conns[i].rx);
+    }
     free(cl.conns);
     rpc_samples_free(&cl.samples);
     if (ep >= 0)
