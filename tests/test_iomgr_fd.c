@@ -514,18 +514,29 @@ static int fill_fd_table(int *last)
     return first;
 }
 
+/* A soft fd limit of 64 (the old limits in *saved), every fd below it
+ * taken: returns the first fd taken, the last in *last. */
+static int fill_small_fd_table(struct rlimit *saved, int *last)
+{
+    struct rlimit small;
+    int first;
+
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, saved), 0);
+    small = *saved;
+    small.rlim_cur = 64;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &small), 0);
+    first = fill_fd_table(last);
+    cr_assert_geq(first, 0);
+    return first;
+}
+
 Test(iomgr_fd_init, initialize_without_free_fd_fails_and_recovers)
 {
-    struct rlimit saved, small;
+    struct rlimit saved;
     struct timeval tv = {0, 1000};
     int first, last = -1;
 
-    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
-    small = saved;
-    small.rlim_cur = 64;
-    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &small), 0);
-    first = fill_fd_table(&last);
-    cr_assert_geq(first, 0);
+    first = fill_small_fd_table(&saved, &last);
     cr_assert_eq(IOMGR_Initialize(), LWP_ESYSTEM);
     cr_assert_not_null(LWP_ThisProcess(), "LWP stays initialised");
     cr_assert_eq(IOMGR_Sleep(1), LWP_EINIT, "IOMGR is not running");
@@ -541,17 +552,12 @@ Test(iomgr_fd_init, initialize_without_free_fd_fails_and_recovers)
  * timeouts still end on time. */
 Test(iomgr_fd_init, timeouts_work_without_a_timerfd)
 {
-    struct rlimit saved, small;
+    struct rlimit saved;
     struct timeval tv = {0, 20000};
     int first, last = -1;
     double t0;
 
-    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
-    small = saved;
-    small.rlim_cur = 64;
-    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &small), 0);
-    first = fill_fd_table(&last);
-    cr_assert_geq(first, 0);
+    first = fill_small_fd_table(&saved, &last);
     close(last);
     close(last - 1);
     cr_assert_eq(IOMGR_Initialize(), LWP_SUCCESS);
