@@ -133,7 +133,7 @@ static long send_init4(struct rpc_instance *r, struct rpc_conn *c)
     wire_init4_put(pb->Body, c->next_seq, c->session_key);
     rpc_send(r, c, pb);
     pb->Header.Flags |= RPC2_RETRY;
-    rpc_conn_keep_saved(r, c, pb); /* resent for a duplicate INIT3 */
+    rpc_conn_keep_saved(r, c, pb, rpc_now()); /* resent for a duplicate INIT3 */
     return RPC2_SUCCESS;
 }
 

@@ -69,11 +69,9 @@ void rpc_fire_retry(struct rpc_timer *t)
     struct rpc_instance *r = rpc__inst;
     uint64_t now = rpc_now();
 
-    if (!w || w->why != RPC_WAKE_NONE) {
-        return; /* left armed by a call that is over */
-    }
-    if (now < w->retry_due) {
-        rpc_timer_arm(&r->timers, t, w->retry_due); /* a later call's */
+    /* Left armed by a call that is over, or early for a later call's. */
+    if (!w || w->why != RPC_WAKE_NONE ||
+        rpc_timer_early(&r->timers, t, now, w->retry_due)) {
         return;
     }
     w->retry++;

@@ -273,11 +273,8 @@ static void fire_delack(struct rpc_timer *t)
 
     /* Armed lazily (server.c): it may find an idle connection (nothing to
      * do), a request not yet 100 ms old (wait for it), or one that is. */
-    if (!rpc_conn_in(c, S_PROCESS | S_INSE | S_REQINQUEUE) || c->delack_sent) {
-        return;
-    }
-    if (rpc_now() < due) {
-        rpc_timer_arm(&r->timers, t, due);
+    if (!rpc_conn_in(c, S_PROCESS | S_INSE | S_REQINQUEUE) || c->delack_sent ||
+        rpc_timer_early(&r->timers, t, rpc_now(), due)) {
         return;
     }
     c->delack_sent = true;
@@ -292,22 +289,18 @@ static void fire_saved_expiry(struct rpc_timer *t)
     uint64_t due = c->saved_at + 2 * r->retry.keepalive_us;
 
     /* Armed once and moved on only when it fires, not at every reply. */
-    if (!c->saved) {
-        return;
-    }
-    if (rpc_now() < due) {
-        rpc_timer_arm(&r->timers, t, due);
+    if (!c->saved || rpc_timer_early(&r->timers, t, rpc_now(), due)) {
         return;
     }
     RPC2_FreeBuffer(&c->saved);
 }
 
 void rpc_conn_keep_saved(struct rpc_instance *r, struct rpc_conn *c,
-                         RPC2_PacketBuffer *pb)
+                         RPC2_PacketBuffer *pb, uint64_t now)
 {
     RPC2_FreeBuffer(&c->saved);
     c->saved = pb;
-    c->saved_at = rpc_now();
+    c->saved_at = now;
     if (pb && !rpc_timer_armed(&c->saved_expiry)) {
         rpc_timer_arm(&r->timers, &c->saved_expiry,
                       c->saved_at + 2 * r->retry.keepalive_us);

@@ -227,10 +227,9 @@ static struct rpc_instance *instance_new(RPC2_Options *opt, long retries,
     r->reap_idle_us = RPC_REAP_IDLE_US;
     rpc_retry_init(&r->retry, retries, ka);
     rpc_timers_init(&r->timers);
-    r->rbuf = malloc(sizeof *r->rbuf * RPC_RECV_BATCH);
-    if (!r->rbuf || rpc_hosts_init(&r->hosts) != 0) {
+    if (rpc_rx_init(r) != 0 || rpc_hosts_init(&r->hosts) != 0) {
         rpc_timers_fini(&r->timers);
-        free(r->rbuf);
+        rpc_rx_fini(r);
         free(r);
         return NULL;
     }
@@ -239,7 +238,7 @@ static struct rpc_instance *instance_new(RPC2_Options *opt, long retries,
         rpc_conn_table_fini(r);
         rpc_hosts_fini(&r->hosts);
         rpc_timers_fini(&r->timers);
-        free(r->rbuf);
+        rpc_rx_fini(r);
         free(r);
         return NULL;
     }
@@ -264,7 +263,7 @@ static void instance_free(struct rpc_instance *r)
     if (r->fd6 >= 0) {
         close(r->fd6);
     }
-    free(r->rbuf);
+    rpc_rx_fini(r);
     free(r);
 }
 

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* recvmmsg */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -326,19 +327,39 @@ void rpc_handle_datagram(struct rpc_instance *r, const uint8_t *d, size_t len,
     }
 }
 
+int rpc_rx_init(struct rpc_instance *r)
+{
+    r->rbuf = malloc(sizeof *r->rbuf * RPC_RECV_BATCH);
+    r->rmsg = calloc(RPC_RECV_BATCH, sizeof *r->rmsg);
+    if (!r->rbuf || !r->rmsg) {
+        rpc_rx_fini(r);
+        return -1;
+    }
+    for (int i = 0; i < RPC_RECV_BATCH; i++) {
+        r->riov[i].iov_base = r->rbuf[i];
+        r->riov[i].iov_len = SEC_MAX_FRAME + 1;
+        r->rmsg[i].msg_hdr.msg_iov = &r->riov[i];
+        r->rmsg[i].msg_hdr.msg_iovlen = 1;
+        r->rmsg[i].msg_hdr.msg_name = &r->raddr[i];
+    }
+    return 0;
+}
+
+void rpc_rx_fini(struct rpc_instance *r)
+{
+    free(r->rbuf);
+    free(r->rmsg);
+    r->rbuf = NULL;
+    r->rmsg = NULL;
+}
+
 static void drain_fd(struct rpc_instance *r, int fd)
 {
-    struct mmsghdr msgs[RPC_RECV_BATCH];
-    struct iovec iov[RPC_RECV_BATCH];
+    struct mmsghdr *msgs = r->rmsg;
 
     for (;;) {
+        /* The kernel shortens the address lengths it fills in. */
         for (int i = 0; i < RPC_RECV_BATCH; i++) {
-            iov[i].iov_base = r->rbuf[i];
-            iov[i].iov_len = SEC_MAX_FRAME + 1;
-            memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &r->raddr[i];
             msgs[i].msg_hdr.msg_namelen = sizeof r->raddr[i];
         }
         int n = recvmmsg(fd, msgs, RPC_RECV_BATCH, MSG_DONTWAIT, NULL);

@@ -157,13 +157,15 @@ struct rpc_sendq {
     size_t used;                /* bytes of `bytes` taken */
     bool hooked;                /* flushed by an IOMGR pass hook */
     uint8_t *bytes;
-    int fd[RPC_SENDQ_MAX];
-    struct mmsghdr *msg;        /* [RPC_SENDQ_MAX] (needs _GNU_SOURCE) */
-    struct mmsghdr *gmsg;       /* [RPC_SENDQ_MAX]: the same as GSO sends */
     bool gso_off;               /* the kernel refused UDP GSO */
-    uint64_t cmsg[RPC_SENDQ_MAX][4]; /* one UDP_SEGMENT cmsg per gmsg */
-    struct iovec iov[RPC_SENDQ_MAX];
+    /* the datagrams: socket, destination, bytes */
+    int fd[RPC_SENDQ_MAX];
+    socklen_t tolen[RPC_SENDQ_MAX];
     struct sockaddr_storage to[RPC_SENDQ_MAX];
+    struct iovec iov[RPC_SENDQ_MAX];
+    /* the messages a flush builds from them (one or a GSO run each) */
+    struct mmsghdr *msg;        /* [RPC_SENDQ_MAX] (needs _GNU_SOURCE) */
+    uint64_t cmsg[RPC_SENDQ_MAX][4]; /* a UDP_SEGMENT cmsg per message */
 };
 
 struct rpc_instance {
@@ -203,6 +205,8 @@ struct rpc_instance {
     /* receive batch and send scratch */
     uint8_t (*rbuf)[SEC_MAX_FRAME + 1];
     struct sockaddr_storage raddr[RPC_RECV_BATCH];
+    struct iovec riov[RPC_RECV_BATCH];
+    struct mmsghdr *rmsg;       /* [RPC_RECV_BATCH], set up once (listener.c) */
     uint8_t pbuf[SEC_MAX_FRAME];
     struct rpc_sendq sendq;
     bool listener_done;
@@ -247,7 +251,7 @@ void rpc_conn_free(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_bind_index(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_bind_unindex(struct rpc_instance *r, struct rpc_conn *c);
 void rpc_conn_keep_saved(struct rpc_instance *r, struct rpc_conn *c,
-                         RPC2_PacketBuffer *pb);
+                         RPC2_PacketBuffer *pb, uint64_t now);
 struct rpc_conn *rpc_conn_find_bind(struct rpc_instance *r,
                                     const struct rpc_host *host,
                                     RPC2_Handle peer, int32_t uniq);
@@ -312,6 +316,9 @@ void rpc_wait_wake(struct rpc_wait *w, enum rpc_wake why);
 void rpc_wait_keepalive(struct rpc_instance *r, struct rpc_wait *w);
 
 /* listener.c */
+/* The receive batch's buffers and headers (r->rbuf, r->rmsg): 0 or -1. */
+int rpc_rx_init(struct rpc_instance *r);
+void rpc_rx_fini(struct rpc_instance *r);
 int rpc_listener_start(struct rpc_instance *r);
 void rpc_listener_kick(struct rpc_instance *r, uint64_t due);
 void rpc_drain(struct rpc_instance *r);

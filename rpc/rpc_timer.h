@@ -67,6 +67,19 @@ static inline int rpc_timer_armed(const struct rpc_timer *t)
     return t->slot != 0;
 }
 
+/* For a timer armed lazily (left armed when the work it guards is done,
+ * and checked when it fires): if due is still ahead of now, arms t for due
+ * and returns true (the fire function then returns); else false. */
+static inline bool rpc_timer_early(struct rpc_timers *h, struct rpc_timer *t,
+                                   uint64_t now, uint64_t due)
+{
+    if (now >= due) {
+        return false;
+    }
+    rpc_timer_arm(h, t, due);
+    return true;
+}
+
 /* The earliest due time, or UINT64_MAX if nothing is armed. */
 uint64_t rpc_timers_next(const struct rpc_timers *h);
 

@@ -32,20 +32,22 @@ static void flush_hook(void *arg)
     rpc_sendq_flush(arg);
 }
 
+static void free_buffers(struct rpc_sendq *q)
+{
+    free(q->bytes);
+    free(q->msg);
+    q->bytes = NULL;
+    q->msg = NULL;
+}
+
 int rpc_sendq_init(struct rpc_instance *r)
 {
     struct rpc_sendq *q = &r->sendq;
 
     q->bytes = malloc(RPC_SENDQ_BYTES);
     q->msg = calloc(RPC_SENDQ_MAX, sizeof *q->msg);
-    q->gmsg = calloc(RPC_SENDQ_MAX, sizeof *q->gmsg);
-    if (!q->bytes || !q->msg || !q->gmsg) {
-        free(q->bytes);
-        free(q->msg);
-        free(q->gmsg);
-        q->bytes = NULL;
-        q->msg = NULL;
-        q->gmsg = NULL;
+    if (!q->bytes || !q->msg) {
+        free_buffers(q);
         return -1;
     }
     /* Without the hook (IOMGR refused it) every datagram leaves at once. */
@@ -62,12 +64,7 @@ void rpc_sendq_fini(struct rpc_instance *r)
         IOMGR_RemovePassHook(flush_hook, r);
         q->hooked = false;
     }
-    free(q->bytes);
-    free(q->msg);
-    free(q->gmsg);
-    q->bytes = NULL;
-    q->msg = NULL;
-    q->gmsg = NULL;
+    free_buffers(q);
 }
 
 uint8_t *rpc_sendq_reserve(struct rpc_instance *r, size_t cap)
@@ -87,13 +84,10 @@ void rpc_sendq_commit(struct rpc_instance *r, int fd, size_t len,
     uint32_t i = q->n++;
 
     q->fd[i] = fd;
+    q->tolen[i] = tolen;
     memcpy(&q->to[i], to, tolen);
     q->iov[i].iov_base = q->bytes + q->used;
     q->iov[i].iov_len = len;
-    q->msg[i].msg_hdr = (struct msghdr){.msg_name = &q->to[i],
-                                        .msg_namelen = tolen,
-                                        .msg_iov = &q->iov[i],
-                                        .msg_iovlen = 1};
     q->used += len;
     if (!q->hooked) {
         rpc_sendq_flush(r);
@@ -111,10 +105,10 @@ static void count_sent(const struct mmsghdr *m, int n)
 }
 
 /* Send m[0, n), all on fd. A datagram the kernel refuses is lost, as on
- * the wire: the retry schedule covers it. With gso, a segmented message
- * the kernel refuses as such (no UDP GSO on this path) stops the run.
+ * the wire: the retry schedule covers it. A segmented (GSO) message the
+ * kernel refuses as such (no UDP GSO on this path) stops the run.
  * Returns how many messages were sent or skipped. */
-static uint32_t send_msgs(int fd, struct mmsghdr *m, uint32_t n, bool gso)
+static uint32_t send_msgs(int fd, struct mmsghdr *m, uint32_t n)
 {
     uint32_t done = 0;
 
@@ -128,7 +122,7 @@ static uint32_t send_msgs(int fd, struct mmsghdr *m, uint32_t n, bool gso)
             continue;
         }
         if (k <= 0) {
-            if (gso && m[done].msg_hdr.msg_iovlen > 1 &&
+            if (m[done].msg_hdr.msg_iovlen > 1 &&
                 (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
                  errno == EMSGSIZE || errno == EOPNOTSUPP)) {
                 break;
@@ -147,27 +141,26 @@ static uint32_t send_msgs(int fd, struct mmsghdr *m, uint32_t n, bool gso)
 
 static bool same_dest(const struct rpc_sendq *q, uint32_t a, uint32_t b)
 {
-    return q->fd[a] == q->fd[b] &&
-           q->msg[a].msg_hdr.msg_namelen == q->msg[b].msg_hdr.msg_namelen &&
-           memcmp(&q->to[a], &q->to[b], q->msg[a].msg_hdr.msg_namelen) == 0;
+    return q->tolen[a] == q->tolen[b] &&
+           memcmp(&q->to[a], &q->to[b], q->tolen[a]) == 0;
 }
 
-/* The end of the run of datagrams from i that one UDP GSO message can
- * carry: same socket and destination, all of the first one's size but
- * the last (which may be shorter), at most RPC_GSO_SEGS and 60,000 bytes
- * (a UDP datagram's limit, less headers). */
+/* The end of the run of datagrams from i, below end (all on one socket),
+ * that one UDP GSO message can carry: one destination, all of the first
+ * one's size but the last (which may be shorter), at most RPC_GSO_SEGS and
+ * 60,000 bytes (a UDP datagram's limit, less headers). */
 #define RPC_GSO_SEGS 32
 #define RPC_GSO_BYTES 60000
 #define RPC_GSO_MAX_SEG 1200 /* fits any path MTU of IPv4 or IPv6 */
-static uint32_t gso_run(const struct rpc_sendq *q, uint32_t i)
+static uint32_t gso_run(const struct rpc_sendq *q, uint32_t i, uint32_t end)
 {
     size_t seg = q->iov[i].iov_len, bytes = seg;
     uint32_t j = i + 1;
 
-    if (seg > RPC_GSO_MAX_SEG) {
+    if (q->gso_off || seg > RPC_GSO_MAX_SEG) {
         return j;
     }
-    while (j < q->n && j - i < RPC_GSO_SEGS && same_dest(q, i, j) &&
+    while (j < end && j - i < RPC_GSO_SEGS && same_dest(q, i, j) &&
            q->iov[j - 1].iov_len == seg && q->iov[j].iov_len <= seg &&
            bytes + q->iov[j].iov_len <= RPC_GSO_BYTES) {
         bytes += q->iov[j].iov_len;
@@ -176,45 +169,51 @@ static uint32_t gso_run(const struct rpc_sendq *q, uint32_t i)
     return j;
 }
 
-/* Turns entries [i, j) into one message in g: one datagram as queued, or
- * several as one GSO send (the kernel cuts it into datagrams of the
- * first one's size: the same datagrams on the wire, one trip through the
- * stack). */
-static void gso_msg(struct rpc_sendq *q, uint32_t i, uint32_t j,
-                    struct mmsghdr *g, uint32_t gi)
+/* Message mi carries datagrams [i, e): one as queued, or several as one GSO
+ * send (the kernel cuts it into datagrams of the first one's size: the
+ * same datagrams on the wire, one trip through the stack). */
+static void build_msg(struct rpc_sendq *q, uint32_t i, uint32_t e,
+                      uint32_t mi)
 {
-    g->msg_hdr = q->msg[i].msg_hdr;
-    g->msg_hdr.msg_iovlen = j - i;
-    g->msg_len = 0;
-    if (j - i > 1) {
-        struct cmsghdr *cm = (struct cmsghdr *)q->cmsg[gi];
+    struct msghdr *h = &q->msg[mi].msg_hdr;
+
+    *h = (struct msghdr){.msg_name = &q->to[i],
+                         .msg_namelen = q->tolen[i],
+                         .msg_iov = &q->iov[i],
+                         .msg_iovlen = e - i};
+    if (e - i > 1) {
+        struct cmsghdr *cm = (struct cmsghdr *)q->cmsg[mi];
         uint16_t seg = (uint16_t)q->iov[i].iov_len;
         cm->cmsg_level = SOL_UDP;
         cm->cmsg_type = UDP_SEGMENT;
         cm->cmsg_len = CMSG_LEN(sizeof seg);
         memcpy(CMSG_DATA(cm), &seg, sizeof seg);
-        g->msg_hdr.msg_control = cm;
-        g->msg_hdr.msg_controllen = CMSG_SPACE(sizeof seg);
+        h->msg_control = cm;
+        h->msg_controllen = CMSG_SPACE(sizeof seg);
     }
 }
 
-/* Entries [i, j), all on one socket, as GSO messages where they can be.
- * Returns the first entry not sent because the kernel refused GSO, or j. */
-static uint32_t send_gso(struct rpc_sendq *q, uint32_t i, uint32_t j)
+/* Datagrams [i, end), all on one socket: as GSO messages where they can
+ * be; if the kernel refuses one, GSO is off from then on and the rest go
+ * one by one, without resending what went. */
+static void send_run(struct rpc_sendq *q, uint32_t i, uint32_t end)
 {
-    uint32_t start[RPC_SENDQ_MAX], ng = 0, done;
+    while (i < end) {
+        uint32_t start[RPC_SENDQ_MAX], nm = 0, done;
 
-    for (uint32_t k = i; k < j; ng++) {
-        uint32_t e = gso_run(q, k);
-        if (e > j) {
-            e = j;
+        for (uint32_t k = i; k < end; nm++) {
+            uint32_t e = gso_run(q, k, end);
+            start[nm] = k;
+            build_msg(q, k, e, nm);
+            k = e;
         }
-        start[ng] = k;
-        gso_msg(q, k, e, &q->gmsg[ng], ng);
-        k = e;
+        done = send_msgs(q->fd[i], q->msg, nm);
+        if (done == nm) {
+            return;
+        }
+        q->gso_off = true;
+        i = start[done];
     }
-    done = send_msgs(q->fd[i], q->gmsg, ng, true);
-    return done < ng ? start[done] : j;
 }
 
 void rpc_sendq_flush(struct rpc_instance *r)
@@ -227,14 +226,7 @@ void rpc_sendq_flush(struct rpc_instance *r)
         while (j < q->n && q->fd[j] == q->fd[i]) {
             j++;
         }
-        uint32_t from = i;
-        if (!q->gso_off && j - i > 1) {
-            from = send_gso(q, i, j);
-            if (from < j) {
-                q->gso_off = true; /* refused once: one by one from now */
-            }
-        }
-        send_msgs(q->fd[i], &q->msg[from], j - from, false);
+        send_run(q, i, j);
         i = j;
     }
     q->n = 0;

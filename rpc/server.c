@@ -139,7 +139,7 @@ static void accept_request(struct rpc_instance *r, struct rpc_conn *c,
     uint64_t now = rpc_arrival(r);
 
     rpc2_Recvd.GoodRequests++;
-    rpc_conn_keep_saved(r, c, NULL);
+    rpc_conn_keep_saved(r, c, NULL, now);
     c->next_seq = pb->Header.SeqNumber + 2;
     c->ts_echo = pb->Header.TimeStamp;
     c->req_time = now;
@@ -482,14 +482,14 @@ long RPC2_Enable(RPC2_Handle ConnHandle)
 }
 
 static void save_reply(struct rpc_instance *r, struct rpc_conn *c,
-                       const RPC2_PacketBuffer *reply)
+                       const RPC2_PacketBuffer *reply, uint64_t now)
 {
     RPC2_PacketBuffer *copy = rpc_buf_copy(reply);
 
     if (copy) {
         copy->Header.Flags |= RPC2_RETRY;
     }
-    rpc_conn_keep_saved(r, c, copy);
+    rpc_conn_keep_saved(r, c, copy, now);
 }
 
 long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
@@ -518,7 +518,7 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
     uint64_t now = rpc_now();
     Reply->Header.TimeStamp = c->ts_echo + (uint32_t)(now - c->req_time);
     rpc_send(r, c, Reply);
-    save_reply(r, c, Reply);
+    save_reply(r, c, Reply, now);
     c->last_used = now;
     /* The last reply of the round (no request handed out or held is left
      * unanswered) leaves now, with the others queued since: a server LWP
