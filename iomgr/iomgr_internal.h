@@ -31,6 +31,9 @@
  * then ever less often (see iomgr_fd.c); levels of that back-off. */
 #define IOMGR_VERIFY_SECONDS 0.001
 #define IOMGR_VERIFY_LEVELS 9
+/* The verify ticks run at the loop's passes; a loop blocked since is woken
+ * for one only this much later (see iomgr_fd.c). */
+#define IOMGR_VERIFY_SLACK_SECONDS 0.008
 /* While other LWPs keep the CPU, the manager polls the loop at most this
  * often (an epoll_wait costs as much as several LWP switches). */
 #define IOMGR_BUSY_POLL_SECONDS 0.0001
@@ -50,6 +53,10 @@ struct iomgr;
 /* A deadline in IOMGR's timer heap (iomgr_timer.c). */
 struct iomgr_tmr {
     double at;               /* CLOCK_MONOTONIC seconds */
+    /* How much later than `at` the loop may be woken for it: a timer with
+     * slack runs at the first pass at or after `at`, and only a loop that
+     * has no pass by at + slack is woken for it. */
+    double slack;
     unsigned int pos;        /* heap index + 1; 0 while stopped */
     void (*cb)(struct iomgr *m, struct iomgr_tmr *t);
     void *data;

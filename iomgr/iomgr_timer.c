@@ -18,6 +18,11 @@
  * that fires for a deadline since cancelled finds nothing due and is
  * armed for the next one. Without timerfd (creation failed), one libev
  * timer stands in for it, as before.
+ *
+ * A timer may have slack (the unsure-fd ticks do): it runs at the first
+ * pass at or after its deadline, as every timer does, but the loop is
+ * woken for it only at deadline + slack. A loop that keeps passing so
+ * never arms the timerfd for it, and so never pays its firing.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -223,13 +228,29 @@ static void arm_timerfd(struct iomgr *m, double at)
     close_timerfd(m);
 }
 
+/* The earliest time the loop must wake for a timer in the subtree at i,
+ * or `best` if none needs it sooner: a timer with slack may wait until
+ * at + slack, so the ones due before that are looked at too (few: only
+ * timers due before `best` are visited). */
+static double wake_at(const struct iomgr *m, unsigned int i, double best)
+{
+    const struct iomgr_tmr *t;
+
+    if (i >= m->tn || (t = m->theap[i])->at >= best)
+        return best;
+    if (t->at + t->slack < best)
+        best = t->at + t->slack;
+    best = wake_at(m, 2 * i + 1, best);
+    return wake_at(m, 2 * i + 2, best);
+}
+
 void iomgr__tmr_gate(struct iomgr *m)
 {
     double top;
 
     if (m->tn == 0)
         return; /* an armed timerfd may fire for nothing: harmless */
-    top = m->theap[0]->at;
+    top = wake_at(m, 0, m->theap[0]->at + m->theap[0]->slack);
     if (m->tfd >= 0 &&
         atomic_load_explicit(&forked, memory_order_relaxed)) {
         atomic_store_explicit(&forked, 0, memory_order_relaxed);

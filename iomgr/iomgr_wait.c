@@ -170,6 +170,7 @@ static int start_timers(struct iomgr *m, struct iomgr_req *r,
     r->timed = !is_forever(timeout);
     if (r->timed) {
         r->timer.pos = 0;
+        r->timer.slack = 0;
         r->timer.cb = timer_cb;
         r->timer.data = r;
         if (iomgr__tmr_start(m, &r->timer,

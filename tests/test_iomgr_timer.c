@@ -3,10 +3,14 @@
  * IOMGR's timer heap and the timerfd that wakes the loop for its earliest
  * deadline (iomgr/iomgr_timer.c): many timeouts expire in deadline order,
  * a cancelled timed wait leaves nothing behind, and a deadline earlier than
- * the one the loop sleeps for, set while it sleeps, is honoured.
+ * the one the loop sleeps for, set while it sleeps, is honoured; a loop
+ * kept busy by I/O is not woken for the checks of unsure fd watchers.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "iomgr_test.h"
 
@@ -107,4 +111,74 @@ Test(iomgr_timer, an_earlier_deadline_set_while_the_loop_sleeps_is_honoured)
     pthread_join(th, NULL);
     cr_assert_geq(short_wait_s, 0.019);
     cr_assert_lt(short_wait_s, 1.0, "the 20 ms wait took %.3f s", short_wait_s);
+}
+
+/* ---- The unsure-watcher checks ride on the loop's passes ---- */
+
+/* Calls from the library to arm its timerfd (the test binary is linked
+ * with --wrap=timerfd_settime). */
+static atomic_int settime_calls;
+
+int __real_timerfd_settime(int fd, int flags, const struct itimerspec *new,
+                           struct itimerspec *old);
+int __wrap_timerfd_settime(int fd, int flags, const struct itimerspec *new,
+                           struct itimerspec *old);
+int __wrap_timerfd_settime(int fd, int flags, const struct itimerspec *new,
+                           struct itimerspec *old)
+{
+    atomic_fetch_add(&settime_calls, 1);
+    return __real_timerfd_settime(fd, flags, new, old);
+}
+
+struct pingpong {
+    int ping[2], pong[2];
+    long rounds;
+};
+
+/* Echoes each byte from ping to pong, waiting on the same fd each time:
+ * its watcher is re-armed without a system call, and so is unsure. */
+static void ponger(void *arg)
+{
+    struct pingpong *pp = arg;
+    char b;
+
+    while (IOMGR_WaitIO(pp->ping[0], IOMGR_READ, NULL) == IOMGR_READ &&
+           read(pp->ping[0], &b, 1) == 1 && b != 'x')
+        cr_assert_eq(write(pp->pong[1], &b, 1), 1);
+}
+
+Test(iomgr_timer, a_loop_busy_with_io_is_not_woken_for_fd_checks)
+{
+    struct pingpong pp = {.rounds = 0};
+    double t0, ms;
+    int calls;
+    char b = 'p';
+
+    cr_assert_eq(pipe(pp.ping), 0);
+    cr_assert_eq(pipe(pp.pong), 0);
+    iot_spawn(ponger, IOT_HIGH, &pp);
+    t0 = iot_now();
+    atomic_store(&settime_calls, 0);
+    /* 60 ms of round trips: each one is a loop pass, and every wait on
+     * either side marks its watcher unsure. A check due 1 ms after each
+     * mark, with a timer of its own, would arm the timerfd about 60
+     * times; riding on the passes, the timerfd is armed only for a check
+     * still due IOMGR_VERIFY_SLACK (8 ms) later. */
+    while ((ms = (iot_now() - t0) * 1e3) < 60) {
+        cr_assert_eq(write(pp.ping[1], &b, 1), 1);
+        cr_assert_eq(IOMGR_WaitIO(pp.pong[0], IOMGR_READ, NULL), IOMGR_READ);
+        cr_assert_eq(read(pp.pong[0], &b, 1), 1);
+        pp.rounds++;
+    }
+    calls = atomic_load(&settime_calls);
+    cr_assert_gt(pp.rounds, 60, "only %ld round trips in %.0f ms", pp.rounds,
+                 ms);
+    /* Each arming follows a firing at least 9 ms (one tick and the
+     * slack) after the one before; 2 more for the first and the sweep. */
+    cr_expect_leq(calls, (int)(ms / 8) + 2,
+                  "timerfd armed %d times in %.0f ms of busy loop", calls, ms);
+    b = 'x';
+    cr_assert_eq(write(pp.ping[1], &b, 1), 1);
+    LWP_DispatchProcess();
+    close(pp.ping[0]), close(pp.ping[1]), close(pp.pong[0]), close(pp.pong[1]);
 }
