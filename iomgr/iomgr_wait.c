@@ -218,6 +218,20 @@ static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
     return 0;
 }
 
+/* A waiter resumes on a stack that, with many connections, left the cache
+ * while it waited: the request, its callers' frames and the caller's own
+ * locals, some 700 bytes above here, each line a miss on its own as the
+ * calls return one by one. Asking for them all at once overlaps the
+ * misses (bench_echo at 1,000 connections: about 2% of the server's
+ * CPU). */
+static inline __attribute__((always_inline)) void fetch_frames_above(void)
+{
+    const char *f = __builtin_frame_address(0);
+
+    for (int i = 0; i < 12; i++)
+        __builtin_prefetch(f + 64 * i, 1);
+}
+
 /* Park the running LWP until r is finished, or a QSignal wakes it. */
 static void wait_req(struct iomgr *m, struct iomgr_req *r,
                      const struct timeval *timeout)
@@ -247,6 +261,7 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
     cur->qpending--; /* 0 -> -1: blocked in a QWait */
     cur->qwaiting = 1;
     lwp__block(rt);
+    fetch_frames_above();
     iomgr__req_stop(m, r); /* the LWP may have been woken by a QSignal */
 }
 
