@@ -228,6 +228,7 @@ static inline __attribute__((always_inline)) void fetch_frames_above(void)
 {
     const char *f = __builtin_frame_address(0);
 
+#pragma GCC unroll 12
     for (int i = 0; i < 12; i++)
         __builtin_prefetch(f + 64 * i, 1);
 }

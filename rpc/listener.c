@@ -353,6 +353,28 @@ void rpc_rx_fini(struct rpc_instance *r)
     r->rmsg = NULL;
 }
 
+/* The batch's arrival time, on both clocks: monotonic (timers, RTTs) and
+ * time of day (RecvStamp, a host's last-heard time, seconds matter). The
+ * second is derived from the first with an offset read again each second,
+ * which saves a clock read per batch (22 ns each here, and the 1-connection
+ * round trip reads the clock some nine times). */
+static void stamp_batch(struct rpc_instance *r)
+{
+    uint64_t now = rpc_now(), day;
+
+    r->batch_now = now;
+    if (!r->day_offset_at || now - r->day_offset_at >= 1000000u) {
+        FT_GetTimeOfDay(&r->batch_stamp, NULL);
+        r->day_offset = (uint64_t)r->batch_stamp.tv_sec * 1000000u +
+                        (uint64_t)r->batch_stamp.tv_usec - now;
+        r->day_offset_at = now;
+        return;
+    }
+    day = now + r->day_offset; /* wraps back correctly (unsigned) */
+    r->batch_stamp.tv_sec = (time_t)(day / 1000000u);
+    r->batch_stamp.tv_usec = (suseconds_t)(day % 1000000u);
+}
+
 static void drain_fd(struct rpc_instance *r, int fd)
 {
     struct mmsghdr *msgs = r->rmsg;
@@ -370,8 +392,7 @@ static void drain_fd(struct rpc_instance *r, int fd)
             return;
         }
         r->in_batch = true;
-        r->batch_now = rpc_now();
-        FT_GetTimeOfDay(&r->batch_stamp, NULL);
+        stamp_batch(r);
         for (int i = 0; i < n && !r->stopping; i++) {
             size_t len = msgs[i].msg_len;
             if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > SEC_MAX_FRAME) {
@@ -445,10 +466,13 @@ static void listener_main(void *arg)
     bool input = true;
 
     while (!r->stopping) {
+        r->batch_now = 0;
         if (input) {
             rpc_drain(r);
         }
-        uint64_t now = rpc_now();
+        /* After datagrams, the last batch's time: the timers run within
+         * microseconds of it, and they count in milliseconds. */
+        uint64_t now = r->batch_now ? r->batch_now : rpc_now();
         rpc_timers_run(&r->timers, now); /* F12: after every batch */
         if (r->stopping) {
             break;

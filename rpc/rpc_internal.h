@@ -216,6 +216,8 @@ struct rpc_instance {
     bool in_batch;
     uint64_t batch_now;         /* rpc_now() */
     struct timeval batch_stamp; /* FT_GetTimeOfDay() */
+    uint64_t day_offset;        /* time of day minus rpc_now(), in us */
+    uint64_t day_offset_at;     /* rpc_now() when it was read; 0: never */
 
     /* counters of dropped datagrams, by reason (RPC2_DumpState) */
     unsigned long drop_spi, drop_crypto, drop_bad, drop_state;

@@ -285,8 +285,12 @@ static struct rpc_conn *take_queued_bind(struct rpc_instance *r,
                                          const RPC2_RequestFilter *f,
                                          RPC2_PacketBuffer **pb)
 {
-    uint64_t now = rpc_now();
+    uint64_t now;
 
+    if (r->npbinds == 0) {
+        return NULL; /* every GetRequest asks: no clock read for nothing */
+    }
+    now = rpc_now();
     for (uint32_t i = 0; i < r->npbinds;) {
         struct rpc_pending_bind *p = &r->pbinds[i];
         if (now - p->since > r->retry.keepalive_us / 2) {

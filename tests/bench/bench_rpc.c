@@ -20,7 +20,8 @@
  * per connection in RPC2_MakeRPC; see bench_rpc_udp.c, bench_rpc_ours.c).
  * After a warm-up the client times every call of the window. Per peer and
  * connection count it prints p50/p99 round trip, calls/s and the server's
- * CPU (user + system, its own getrusage over the window) per call, the
+ * CPU (user + system: its process CPU clock over the window, read by the
+ * client, so the server stays a single-threaded process) per call, the
  * medians over the runs; runs take turns over the peers (as bench_group
  * does). For ours it also prints the median bind latency and the VmRSS
  * growth per idle connection of server and client after binding --idle
@@ -78,17 +79,13 @@ static double warm_s = 0.2, run_s = 0.5, idle_limit_s = 20.0;
 
 struct server_arg {
     enum rpc_peer peer;
-    int ctl_fd, reply_fd;
+    int reply_fd;
 };
 
 static int server_main(void *arg)
 {
     const struct server_arg *sa = arg;
 
-    if (rpc_ctl_start(sa->ctl_fd, sa->reply_fd) != 0) {
-        rpc_report_port(sa->reply_fd, 0, "control thread");
-        return 1;
-    }
     switch (sa->peer) {
     case PEER_RAW:
         return raw_serve(sa->reply_fd);
@@ -190,17 +187,15 @@ static struct rpc_result measure(enum rpc_peer peer, int conns, int idle)
                           .run_s = run_s, .limit_s = idle_limit_s};
     struct server_arg sa = {.peer = peer};
     struct rpc_result r = {0};
-    int ctl[2], rep[2], res[2];
+    int rep[2], res[2];
     pid_t server;
 
-    if (pipe(ctl) != 0 || pipe(rep) != 0 || pipe(res) != 0)
+    if (pipe(rep) != 0 || pipe(res) != 0)
         bench_fail("pipe", errno);
-    sa.ctl_fd = ctl[0];
     sa.reply_fd = rep[1];
     server = echo_spawn(server_main, &sa, pin_cpu);
     ld.port = wait_port(rep[0], r.error);
-    ld.ctl_fd = ctl[1];
-    ld.reply_fd = rep[0];
+    ld.server = server;
     if (ld.port > 0)
         run_client(&ld, res, &r,
                    idle ? idle_limit_s + SETUP_SLACK_S
@@ -208,7 +203,6 @@ static struct rpc_result measure(enum rpc_peer peer, int conns, int idle)
     else
         close(res[1]);
     close(res[0]);
-    close_pair(ctl);
     close_pair(rep);
     echo_reap(server, SIGKILL);
     return r;

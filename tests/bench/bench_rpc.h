@@ -45,8 +45,7 @@ struct rpc_load {
     double warm_s;
     double run_s;
     double limit_s; /* the idle measurement stops binding after this */
-    int ctl_fd;     /* commands to the server (write end) */
-    int reply_fd;   /* the server's answers (read end) */
+    pid_t server;   /* the server's process */
     int result_fd;  /* where the client writes its struct rpc_result */
 };
 
@@ -68,15 +67,13 @@ struct rpc_result {
 
 /* ---- The server side (bench_rpc_ctl.c) ---- */
 
-/* Control commands, one byte each, from the client to the server; each
- * is answered with one int64_t on the reply pipe. */
+/* What the client asks of the server's process (read from the client,
+ * see bench_rpc_ctl.c). */
 #define CTL_START 'S' /* start the CPU window; answers 0 */
 #define CTL_END 'E'   /* end it; answers the CPU microseconds spent */
 #define CTL_RSS 'R'   /* answers VmRSS in bytes */
 
-/* Starts the server's control thread on ctl_fd/reply_fd. 0 or -1. */
-int rpc_ctl_start(int ctl_fd, int reply_fd);
-/* Client side: sends cmd and waits for the answer; -1 on failure. */
+/* The answer to cmd about ld->server; -1 on failure. */
 int64_t rpc_ctl_ask(const struct rpc_load *ld, char cmd);
 /* This process's VmRSS in bytes, or -1. */
 int64_t rpc_vmrss(void);

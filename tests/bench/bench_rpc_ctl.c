@@ -1,28 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_rpc's measuring plumbing: the server's control thread (its own
- * getrusage over the client's window, and its VmRSS), the client's side
- * of that channel, and the latency samples.
+ * bench_rpc's measuring plumbing: the server's CPU and VmRSS, read from
+ * the client (the server's CPU clock through clock_getcpuclockid, exact to
+ * the nanosecond and covering only the window; its /proc status), and the
+ * latency samples.
  *
- * The control thread is an OS thread that only ever sleeps in read(): it
- * touches no LWP or RPC state, and getrusage(RUSAGE_SELF) counts every
- * thread of the server, the serving one included.
+ * Nothing runs in the server for this: an earlier control thread there
+ * made every server a multi-threaded process, and glibc then wraps each
+ * system call of a multi-threaded process in cancellation bookkeeping and
+ * takes real locks in malloc, a cost per call that no single-threaded
+ * server pays (it is what bench_echo's servers are measured as).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench_rpc.h"
-
-struct ctl {
-    int ctl_fd, reply_fd;
-};
 
 int64_t rpc_now_ns(void)
 {
@@ -32,21 +29,11 @@ int64_t rpc_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t cpu_us(void)
-{
-    struct rusage ru;
-
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return -1;
-    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-           ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
-
-int64_t rpc_vmrss(void)
+static int64_t vmrss_at(const char *status)
 {
     char line[128];
     long kb = -1;
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(status, "r");
 
     if (!f)
         return -1;
@@ -55,6 +42,11 @@ int64_t rpc_vmrss(void)
             break;
     fclose(f);
     return kb < 0 ? -1 : (int64_t)kb * 1024;
+}
+
+int64_t rpc_vmrss(void)
+{
+    return vmrss_at("/proc/self/status");
 }
 
 static int write_full(int fd, const void *buf, size_t len)
@@ -74,71 +66,37 @@ static int write_full(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+/* The server's CPU clock in microseconds, or -1. */
+static int64_t server_cpu_us(pid_t server)
 {
-    char *p = buf;
+    clockid_t clock;
+    struct timespec ts;
 
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static void *ctl_thread(void *arg)
-{
-    const struct ctl *c = arg;
-    int64_t start = 0, answer;
-    char cmd;
-
-    while (read_full(c->ctl_fd, &cmd, 1) == 0) {
-        switch (cmd) {
-        case CTL_START:
-            start = cpu_us();
-            answer = 0;
-            break;
-        case CTL_END:
-            answer = cpu_us() - start;
-            break;
-        case CTL_RSS:
-            answer = rpc_vmrss();
-            break;
-        default:
-            answer = -1;
-        }
-        if (write_full(c->reply_fd, &answer, sizeof(answer)) != 0)
-            break;
-    }
-    return NULL; /* the client is gone; the coordinator kills us */
-}
-
-int rpc_ctl_start(int ctl_fd, int reply_fd)
-{
-    static struct ctl c;
-    pthread_t t;
-
-    c.ctl_fd = ctl_fd;
-    c.reply_fd = reply_fd;
-    if (pthread_create(&t, NULL, ctl_thread, &c) != 0)
+    if (clock_getcpuclockid(server, &clock) != 0 ||
+        clock_gettime(clock, &ts) != 0)
         return -1;
-    pthread_detach(t);
-    return 0;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t rpc_ctl_ask(const struct rpc_load *ld, char cmd)
 {
-    int64_t answer;
+    static int64_t start = -1; /* one window at a time per client */
+    char status[64];
+    int64_t now;
 
-    if (write_full(ld->ctl_fd, &cmd, 1) != 0 ||
-        read_full(ld->reply_fd, &answer, sizeof(answer)) != 0)
+    switch (cmd) {
+    case CTL_START:
+        start = server_cpu_us(ld->server);
+        return start < 0 ? -1 : 0;
+    case CTL_END:
+        now = server_cpu_us(ld->server);
+        return now < 0 || start < 0 ? -1 : now - start;
+    case CTL_RSS:
+        snprintf(status, sizeof(status), "/proc/%ld/status", (long)ld->server);
+        return vmrss_at(status);
+    default:
         return -1;
-    return answer;
+    }
 }
 
 void rpc_report_port(int reply_fd, int port, const char *error)
