@@ -204,7 +204,8 @@ void iomgr__after_pass(struct iomgr *m)
     m->batching = 0;
 }
 
-static struct iomgr_fd *slot_of(struct iomgr *m, int fd)
+static __attribute__((noinline)) struct iomgr_fd *slot_new(struct iomgr *m,
+                                                            int fd)
 {
     int c = fd / IOMGR_FD_CHUNK;
 
@@ -231,6 +232,16 @@ static struct iomgr_fd *slot_of(struct iomgr *m, int fd)
     return &m->fdchunks[c][fd % IOMGR_FD_CHUNK];
 }
 
+/* The slot of fd (>= 0), made on first use; NULL out of memory. */
+static inline struct iomgr_fd *slot_of(struct iomgr *m, int fd)
+{
+    unsigned int c = (unsigned int)fd / IOMGR_FD_CHUNK;
+
+    if (lwp_likely(c < (unsigned int)m->nfdchunks && m->fdchunks[c]))
+        return &m->fdchunks[c][(unsigned int)fd % IOMGR_FD_CHUNK];
+    return slot_new(m, fd);
+}
+
 static void mark_dirty(struct iomgr *m, struct iomgr_fd *s)
 {
     if (s->on_dirty)
@@ -243,7 +254,7 @@ static void mark_dirty(struct iomgr *m, struct iomgr_fd *s)
 /* Arm s for `events`. With `fresh`, libev re-registers the fd with the
  * kernel even if the events are unchanged; otherwise it does only if they
  * changed (which also finds a file swapped under the number). */
-static void mark_unsure(struct iomgr *m, struct iomgr_fd *s);
+static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s);
 
 static void arm(struct iomgr *m, struct iomgr_fd *s, int events, int fresh)
 {
@@ -325,8 +336,10 @@ int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
     if (s->head)
         s->head->prev = w;
     s->head = w;
-    s->nread += !!(w->want & IOMGR_READ);
-    s->nwrite += !!(w->want & IOMGR_WRITE);
+    if (w->want & IOMGR_READ)
+        s->nread++;
+    if (w->want & IOMGR_WRITE)
+        s->nwrite++;
     need = events_of(s);
     if (need == armed && (!was_idle || s->owner == owner)) {
         /* Still armed as needed, for others or lingering after this very
@@ -352,8 +365,10 @@ void iomgr__detach(struct iomgr *m, struct iomgr_watch *w)
         s->head = w->next;
     if (w->next)
         w->next->prev = w->prev;
-    s->nread -= !!(w->want & IOMGR_READ);
-    s->nwrite -= !!(w->want & IOMGR_WRITE);
+    if (w->want & IOMGR_READ)
+        s->nread--;
+    if (w->want & IOMGR_WRITE)
+        s->nwrite--;
     w->slot = NULL;
     if (!s->head) {
         if (ev_is_active(&s->io) && !s->idle_at &&
@@ -459,7 +474,7 @@ static void schedule(struct iomgr *m, unsigned int ticks)
     (void)iomgr__tmr_start(m, &m->verify, ticks * IOMGR_VERIFY_SECONDS);
 }
 
-static void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
+static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
 {
     if (!m->registers || (s->unsure && s->unsure_at < SLOW(1)))
         return; /* nothing registered, or due at the next tick already */
