@@ -359,6 +359,11 @@ void iomgr__forget(struct iomgr *m, struct lwp_pcb *p)
 
 void iomgr__run_softsigs(struct iomgr *m)
 {
+    /* Only after a pass that ran the async watcher (every IOMGR_SoftSig
+     * sends it after filling its slot): no atomic loads in the others. */
+    if (!m->softsig_seen)
+        return;
+    m->softsig_seen = 0;
     for (int i = 0; i < IOMGR_SOFTSIG_SLOTS; i++) {
         struct iomgr_softsig *s = &m->softsig[i];
         void (*proc)(void *);

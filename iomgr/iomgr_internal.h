@@ -181,6 +181,7 @@ struct iomgr {
     void **check_who;        /* what each entry stands for */
     int check_cap;
     ev_async softsig_async;
+    int softsig_seen;        /* the async watcher ran since the last look */
     struct iomgr_softsig softsig[IOMGR_SOFTSIG_SLOTS];
     struct iomgr_sig sig[NSIG];
     /* timers (iomgr_timer.c): a heap, and a timerfd armed for its top */

@@ -97,9 +97,11 @@ void iomgr__signals_stop(struct iomgr *m)
  * creating one yields, which a libev callback must not do. */
 void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
+    struct iomgr *m = w->data;
+
     (void)loop;
-    (void)w;
     (void)revents;
+    m->softsig_seen = 1; /* iomgr__run_softsigs, after the pass, looks */
 }
 
 int iomgr__softsig(void (*proc)(void *), void *(*afs_proc)(void *),

@@ -6,6 +6,7 @@
  * listener accepts (a 4500-byte frame decrypts to at most that).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,9 +76,15 @@ RPC2_PacketBuffer *rpc_buf_alloc(size_t body)
         if (!pb) {
             return NULL;
         }
+        memset(pb->Prefix.oldhostandport, 0,
+               sizeof pb->Prefix.oldhostandport);
         count_create(k);
     }
-    memset(&pb->Prefix, 0, sizeof pb->Prefix);
+    /* The padding (oldhostandport) was zeroed once, at creation, and the
+     * library never writes it. */
+    memset(&pb->Prefix, 0, offsetof(struct RPC2_PacketBufferPrefix,
+                                    oldhostandport));
+    memset(&pb->Prefix.RecvStamp, 0, sizeof pb->Prefix.RecvStamp);
     memset(&pb->Header, 0, sizeof pb->Header);
     pb->Prefix.LE.MagicNumber = PB_MAGIC;
     pb->Prefix.BufferSize = (long)class_size[k];

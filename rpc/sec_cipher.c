@@ -174,12 +174,13 @@ static int ccm_seal(struct sec_half *h, const uint8_t counter[16],
     memcpy(nonce, h->salt, SEC_CCM_SALTLEN);
     memcpy(nonce + SEC_CCM_SALTLEN, counter, SEC_CCM_IVLEN);
     /* Total length first, then the AAD (SPI || SEQ), then the data in
-     * one call: OpenSSL's CCM takes the plaintext only in one piece. */
+     * one call: OpenSSL's CCM takes the plaintext only in one piece, and
+     * has the tag once it has it (a Final call would add nothing: CCM
+     * writes no bytes there). */
     return ctx && EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) &&
                    EVP_EncryptUpdate(ctx, NULL, &n, NULL, (int)clen) &&
                    EVP_EncryptUpdate(ctx, NULL, &n, frame, 8) &&
                    EVP_EncryptUpdate(ctx, ct, &n, ct, (int)clen) &&
-                   EVP_EncryptFinal_ex(ctx, ct + clen, &n) &&
                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
                                        (int)h->tag_len, ct + clen)
                ? 0
