@@ -12,7 +12,9 @@
  * ("waitio-sh", "select-sh"), ours written as Coda code is ("coda": read
  * first, IOMGR_Select only on EAGAIN, a 64 KiB stack per connection, the
  * shape of ST's own server), libev, libev reading into a stack-sized
- * block per connection, ST) on a fresh 127.0.0.1 socket and a client
+ * block per connection, libev making the Coda shape's system calls
+ * ("libevrf": it reads again until EAGAIN after each echo, the floor of
+ * the Coda shape on libev), ST) on a fresh 127.0.0.1 socket and a client
  * process (bench_echo_client.c) that keeps 1, 100, 1,000 or 10,000
  * connections in lock-step: warm-up, then a timed window. Per server and
  * connection count it prints round trips per second, p50 and p99 latency
@@ -62,10 +64,10 @@ static int n_counts = (int)(sizeof(conn_counts) / sizeof(conn_counts[0]));
 
 static const char *const kind_names[ECHO_KINDS] = {
     "waitio", "select", "waitio-sh", "select-sh", "coda",
-    "libev",  "libevstk", "st"};
+    "libev",  "libevstk", "libevrf", "st"};
 
 static int opt_runs = 5;
-static int kind_on[ECHO_KINDS] = {1, 1, 1, 1, 1, 1, 1, 1};
+static int kind_on[ECHO_KINDS] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
 static int opt_quick;
 static int opt_pin = 1;
 static int pin_cpu = -1;
@@ -97,7 +99,9 @@ static int server_main(void *arg)
         break;
     case ECHO_LIBEV:
     case ECHO_LIBEV_STACK:
-        echo_serve_libev(sa->lfd, sa->kind == ECHO_LIBEV_STACK);
+    case ECHO_LIBEV_READ_FIRST:
+        echo_serve_libev(sa->lfd, sa->kind == ECHO_LIBEV_STACK,
+                         sa->kind == ECHO_LIBEV_READ_FIRST);
         break;
     default:
         echo_serve_st(sa->lfd);
@@ -290,6 +294,10 @@ static void report(int conns, const echo_runs *res, int runs)
      * dilutes every server's advantage over ST. */
     print_ratio(conns, ECHO_LIBEV, "rtps", ECHO_ST, rtps, res, runs);
     print_ratio(conns, ECHO_LIBEV, "cpu", ECHO_ST, cpu, res, runs);
+    /* The Coda shape's floor on libev: its system calls, no LWPs. */
+    print_ratio(conns, ECHO_CODA, "cpu", ECHO_LIBEV_READ_FIRST, cpu, res,
+                runs);
+    print_ratio(conns, ECHO_LIBEV_READ_FIRST, "cpu", ECHO_ST, cpu, res, runs);
 }
 
 static int kind_available(int kind, int conns)

@@ -21,6 +21,7 @@ enum echo_kind {
     ECHO_CODA,          /* read first, IOMGR_Select on EAGAIN, 64 KiB */
     ECHO_LIBEV,
     ECHO_LIBEV_STACK,
+    ECHO_LIBEV_READ_FIRST, /* libev making the Coda shape's system calls */
     ECHO_ST,
     ECHO_KINDS
 };
@@ -63,7 +64,9 @@ void echo_serve_lwp(int lfd, enum echo_kind kind);
  * stack_blocks, each connection reading into a stack-sized block of its
  * own: see there) and for State Threads. echo_serve_st returns at once
  * when ST is not built in. */
-void echo_serve_libev(int lfd, int stack_blocks);
+/* stack_blocks: libevstk; read_first: read again until EAGAIN after each
+ * echo, as the Coda shape and ST's st_read do (libevrf). */
+void echo_serve_libev(int lfd, int stack_blocks, int read_first);
 void echo_serve_st(int lfd);
 int echo_have_st(void);
 /* ST's event system as echo_serve_st will choose it ("poll", "epoll"...),

@@ -11,6 +11,12 @@
  *   stack per connection touches (a page of its own per connection per
  *   round trip), so ours against it is what LWPs and IOMGR cost beyond
  *   that floor.
+ * - libev reading first ("libevrf"): the plain libev server, but after
+ *   each echo it reads again, until EAGAIN, as a server written the way
+ *   Coda code is does (and ST's st_read): the same three system calls per
+ *   round trip as ours in that shape ("coda") and ST, with no LWP, no
+ *   stack, no IOMGR. Ours against it is what LWPs and IOMGR cost in that
+ *   shape; it against ST is what libev's epoll costs against ST's poll.
  * - State Threads: one ST thread per connection in st_read/st_write, the
  *   closest relative of an LWP server. Debian builds ST without epoll, so
  *   it runs on poll(2) (select(2) stops at 1,024 fds); the header line of
@@ -54,6 +60,7 @@ struct libev_conn {
 #define STK_BLOCK (32 * 1024) /* as the LWP server's connection stacks */
 
 static int with_blocks; /* serving as libevstk */
+static int read_first;  /* serving as libevrf */
 
 /* One message is in flight per connection, so a write never comes up
  * short here; if it ever did the connection is dropped, and the client
@@ -77,14 +84,29 @@ static void conn_free(struct libev_conn *c)
     free(c);
 }
 
+/* Echoes until a read finds nothing (EAGAIN: returns 1) or the connection
+ * is over (0). */
+static int echo_until_eagain(int fd, char *buf)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf, ECHO_BUF);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return errno == EAGAIN;
+        if (n <= 0 || write(fd, buf, (size_t)n) != n)
+            return 0;
+    }
+}
+
 static void libev_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct libev_conn *c = (struct libev_conn *)w;
     char stack_buf[ECHO_BUF];
-
     /* The top of the block, where an LWP's first frame would be. */
-    if (echo_once(w->fd,
-                  c->block ? c->block + STK_BLOCK - ECHO_BUF : stack_buf))
+    char *buf = c->block ? c->block + STK_BLOCK - ECHO_BUF : stack_buf;
+
+    (void)revents;
+    if (read_first ? echo_until_eagain(w->fd, buf) : echo_once(w->fd, buf))
         return;
     ev_io_stop(loop, w);
     close(w->fd);
@@ -136,7 +158,7 @@ static void libev_accept(struct ev_loop *loop, ev_io *lw, int revents)
     }
 }
 
-void echo_serve_libev(int lfd, int stack_blocks)
+void echo_serve_libev(int lfd, int stack_blocks, int read_first_mode)
 {
     struct ev_loop *loop = ev_default_loop(0);
     ev_io lw;
@@ -146,6 +168,7 @@ void echo_serve_libev(int lfd, int stack_blocks)
         return;
     }
     with_blocks = stack_blocks;
+    read_first = read_first_mode;
     ev_io_init(&lw, libev_accept, lfd, EV_READ);
     ev_io_start(loop, &lw);
     ev_run(loop, 0);
