@@ -32,8 +32,11 @@
 #define IOMGR_VERIFY_SECONDS 0.001
 #define IOMGR_VERIFY_LEVELS 9
 /* The verify ticks run at the loop's passes; a loop blocked since is woken
- * for one only this much later (see iomgr_fd.c). */
+ * for one only this much later, and, while the ticks keep finding every
+ * watcher confirmed, twice as late each time up to the maximum (see
+ * iomgr_fd.c). */
 #define IOMGR_VERIFY_SLACK_SECONDS 0.008
+#define IOMGR_VERIFY_SLACK_MAX_SECONDS 0.032
 /* While other LWPs keep the CPU, the manager polls the loop at most this
  * often (an epoll_wait costs as much as several LWP switches). */
 #define IOMGR_BUSY_POLL_SECONDS 0.0001
