@@ -56,16 +56,22 @@ static void note_loop_time(struct iomgr *m)
 
 static void run_loop(struct iomgr *m, int flags)
 {
+    double now;
+
     iomgr__before_pass(m);
-    if (flags == EVRUN_ONCE)
+    if (flags == EVRUN_ONCE) {
+        iomgr__verify_slack(m);
         iomgr__tmr_gate(m);
+    }
     m->batching = 1;
     ev_run(m->loop, flags);
     /* One clock read for the timers and for pass_due (not ev_now(): it is
      * derived from the monotonic clock with an offset libev calibrates
      * only now and then, and an offset above the period would make every
      * turn look due). */
-    m->last_pass = iomgr__mono();
+    now = iomgr__mono();
+    iomgr__note_pass(m, now);
+    m->last_pass = now;
     iomgr__tmr_expire(m, m->last_pass);
     iomgr__after_pass(m);
     note_loop_time(m);

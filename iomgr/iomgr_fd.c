@@ -29,20 +29,20 @@
  *   list visited half as often), up to IOMGR_VERIFY_LEVELS, then left to
  *   the sweep.
  * - The ticks ride on the loop's passes: a tick runs at the first pass at
- *   or after its time, and the loop is woken for one only if it has made
- *   no pass IOMGR_VERIFY_SLACK_SECONDS later (the tick's timer has that
- *   slack, see iomgr_timer.c). A busy server always has unsure watchers
- *   (each connection's LWP waits again without a system call), so a
- *   timer of their own woke its loop about once per round of requests:
- *   a timerfd firing, a loop pass for nothing and a re-arm, 3% of the
- *   server CPU of bench_echo at 100 connections. The slack doubles, up to
- *   IOMGR_VERIFY_SLACK_MAX_SECONDS, while the ticks find every watcher
- *   confirmed, and falls back when one finds something to check or when
- *   no watcher was unsure: at 1,000 connections a round of requests
- *   takes longer than 8 ms, and a fixed slack still woke the loop once a
- *   round (2% of the CPU there). A reused number is seen within about two
- *   milliseconds in a loop that keeps passing, and within 10 to 34 in
- *   one that went idle.
+ *   or after its time. A loaded loop (fds fired within the largest slack,
+ *   and since the last tick or in the tick period before it
+ *   IOMGR_VERIFY_BUSY watchers marked or passes with I/O) is woken for a tick only if it has made no pass some slack
+ *   later (the tick's timer has that slack, see iomgr_timer.c): 8 ms,
+ *   doubling up to IOMGR_VERIFY_SLACK_MAX_SECONDS while no tick finds a
+ *   file the kernel lost. A loaded server always has unsure watchers
+ *   (each connection's LWP waits again without a system call), and a
+ *   timer of their own woke its loop about once per round of requests: a
+ *   timerfd firing, a pass for nothing and a re-arm, 3% of the server CPU
+ *   of bench_echo at 100 connections. Any other loop (a reconnecting
+ *   client of a quiet select loop, an iterative server) is woken for each
+ *   tick on time. A reused number is so seen within about two
+ *   milliseconds, or, in a loop whose load stops just then, within the
+ *   slack.
  * - The sweep (iomgr_wait.c) polls, once a second, every fd of the waits
  *   that have lasted a full period, in one poll(2): closed fails them,
  *   ready but not woken registers the fd again (a file swapped under a
@@ -186,6 +186,7 @@ static void slot_cb(struct ev_loop *loop, ev_io *io, int revents)
 
     (void)loop;
     sure(m, s);
+    m->pass_io = 1;
     if (!m->batching) { /* a loop run by someone else: at once */
         deliver(m, s, revents);
         return;
@@ -488,9 +489,16 @@ static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
         arm(m, s, armed_events(s), 1); /* out of memory: pay the call */
         return;
     }
+    m->activity++;
     if (!iomgr__tmr_active(&m->verify)) {
-        /* None were unsure: no sustained load to keep the slack for. */
-        m->verify.slack = IOMGR_VERIFY_SLACK_SECONDS;
+        /* None were unsure. For long: no load to keep the slack for (a
+         * loaded loop's ticks often find every watcher confirmed, and
+         * stop, until its LWPs wait again). */
+        if (m->last_pass - m->vtick_at > IOMGR_VERIFY_SLACK_MAX_SECONDS) {
+            m->vslack = IOMGR_VERIFY_SLACK_SECONDS;
+            m->activity = 1;
+            m->activity_before = 0;
+        }
         schedule(m, 1);
     } else if (m->vnext != m->vtick + 1) {
         schedule(m, 1);
@@ -519,21 +527,28 @@ static int queue_list(struct iomgr *m, int at, int n)
     return n;
 }
 
-static void resolve(struct iomgr *m, struct iomgr_fd *s, int revents)
+/* Acts on a checked watcher's poll(2) result; 1 if the kernel had lost
+ * its file (closed, or missed readiness), 0 if it was merely quiet. */
+static int resolve(struct iomgr *m, struct iomgr_fd *s, int revents)
 {
     int level = s->unsure_at < SLOW(1) ? 0 : s->unsure_at - 1;
 
     if (!ev_is_active(&s->io))
-        return;
+        return 0;
     if (revents & POLLNVAL) {
         stop_slot(m, s);
         fail_waiters(m, s, EBADF);
-    } else if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) {
+        return 1;
+    }
+    if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) {
         arm(m, s, armed_events(s), 1); /* the kernel missed it */
-    } else if (level < IOMGR_VERIFY_LEVELS) {
+        return 1;
+    }
+    if (level < IOMGR_VERIFY_LEVELS) {
         if (push_unsure(m, SLOW(level + 1), s) != 0)
             sure(m, s);
     } /* else left to the sweep, which polls the waits that last */
+    return 0;
 }
 
 /* The next tick at which a list has entries to check, 0 if none. */
@@ -553,9 +568,12 @@ static unsigned int next_tick(const struct iomgr *m)
 static void verify_cb(struct iomgr *m, struct iomgr_tmr *t)
 {
     unsigned int next;
-    int n;
+    int n, lost = 0;
 
     m->vtick = m->vnext;
+    m->vtick_at = m->last_pass;
+    m->activity_before = m->activity;
+    m->activity = 0;
     /* Level 0: the marks of the interval before the last, a whole tick
      * old (this list then holds the new interval's). */
     n = queue_list(m, LEVEL0(m->vtick), 0);
@@ -564,20 +582,50 @@ static void verify_cb(struct iomgr *m, struct iomgr_tmr *t)
             n = queue_list(m, SLOW(j), n);
     if (n > 0 && iomgr__check_poll(m, n) >= 0)
         for (int i = 0; i < n; i++)
-            resolve(m, m->check_who[i], m->checks[i].revents);
-    /* A tick that found every watcher confirmed by the kernel (a server
-     * under load: each connection's request confirms its watcher a round
-     * later) lets the loop sleep longer past the next one; one with
-     * something to check brings it back. */
-    if (n > 0)
-        t->slack = IOMGR_VERIFY_SLACK_SECONDS;
-    else if (t->slack < IOMGR_VERIFY_SLACK_MAX_SECONDS)
-        t->slack = t->slack * 2 < IOMGR_VERIFY_SLACK_MAX_SECONDS
-                       ? t->slack * 2
-                       : IOMGR_VERIFY_SLACK_MAX_SECONDS;
+            lost += resolve(m, m->check_who[i], m->checks[i].revents);
+    /* A tick that found no file lost by the kernel (a server under load:
+     * each connection's request confirms its watcher a round later, a
+     * slow one's is merely quiet) lets a loaded loop sleep longer past the
+     * next one; one that found a lost file brings it back. */
+    if (lost)
+        m->vslack = IOMGR_VERIFY_SLACK_SECONDS;
+    else if (m->vslack < IOMGR_VERIFY_SLACK_MAX_SECONDS)
+        m->vslack = m->vslack * 2 < IOMGR_VERIFY_SLACK_MAX_SECONDS
+                        ? m->vslack * 2
+                        : IOMGR_VERIFY_SLACK_MAX_SECONDS;
+
     next = next_tick(m);
     if (next)
         schedule(m, next - m->vtick);
+}
+
+void iomgr__note_pass(struct iomgr *m, double now)
+{
+    if (m->pass_io) {
+        m->last_io = now;
+        m->activity++;
+        m->pass_io = 0;
+    }
+}
+
+/* Under load: fds fired less than the largest slack ago, and since the
+ * last tick or in the tick period before it many watchers were marked (a
+ * server's connections waiting again) or many passes had I/O (one socket
+ * answered over and over: an RPC listener). Only then may the ticks wait for passes. Otherwise (a
+ * reconnecting client of a quiet select loop, an iterative server) the
+ * loop is woken for each tick on time, and sees a reused number within
+ * about 2 ms. */
+void iomgr__verify_slack(struct iomgr *m)
+{
+    unsigned int live = (unsigned int)(m->unsure[0].live + m->unsure[1].live);
+    int loaded = m->activity >= IOMGR_VERIFY_BUSY ||
+                 m->activity_before >= IOMGR_VERIFY_BUSY ||
+                 live >= IOMGR_VERIFY_BUSY;
+
+    m->verify.slack =
+        loaded && m->last_pass - m->last_io <= IOMGR_VERIFY_SLACK_MAX_SECONDS
+            ? m->vslack
+            : 0;
 }
 
 void iomgr__fds_init(struct iomgr *m)
@@ -591,7 +639,8 @@ void iomgr__fds_init(struct iomgr *m)
     ev_idle_init(&m->kick, kick_cb);
     /* Timers run after the fd callbacks of their pass, which confirm. */
     m->verify.cb = verify_cb;
-    m->verify.slack = IOMGR_VERIFY_SLACK_SECONDS;
+    m->vslack = IOMGR_VERIFY_SLACK_SECONDS;
+    m->verify.slack = 0; /* until a pass finds the loop busy */
 }
 
 void iomgr__fds_term(struct iomgr *m)

@@ -37,6 +37,9 @@
  * iomgr_fd.c). */
 #define IOMGR_VERIFY_SLACK_SECONDS 0.008
 #define IOMGR_VERIFY_SLACK_MAX_SECONDS 0.032
+/* Watchers marked unsure, or passes with I/O, since the last tick from
+ * which a busy loop is a server under load (see iomgr__verify_slack). */
+#define IOMGR_VERIFY_BUSY 16
 /* While other LWPs keep the CPU, the manager polls the loop at most this
  * often (an epoll_wait costs as much as several LWP switches). */
 #define IOMGR_BUSY_POLL_SECONDS 0.0001
@@ -179,6 +182,12 @@ struct iomgr {
     ev_idle kick;            /* a pass that failed waiters must not block */
     struct iomgr_tmr verify; /* checks the unsure watchers */
     unsigned int vtick, vnext;
+    double vslack;           /* the ticks' slack while busy (doubles) */
+    double vtick_at;         /* m->last_pass at the last tick */
+    int pass_io;             /* an fd fired in the current pass */
+    unsigned int activity;   /* marks and passes with I/O since the tick */
+    unsigned int activity_before; /* the same over the tick period before */
+    double last_io;          /* iomgr__mono() after the last such pass */
     struct iomgr_slot_list unsure[IOMGR_UNSURE_LISTS];
     struct pollfd *checks;   /* one poll(2) for many fds: */
     void **check_who;        /* what each entry stands for */
@@ -267,6 +276,10 @@ void iomgr__detach(struct iomgr *m, struct iomgr_watch *w);
 void iomgr__before_pass(struct iomgr *m);
 /* Deliver the fds still in the fired ring; the pass is over. */
 void iomgr__after_pass(struct iomgr *m);
+/* A pass ended at `now`: note whether fds fired in it. */
+void iomgr__note_pass(struct iomgr *m, double now);
+/* Before a blocking pass: the slack of the unsure-fd ticks. */
+void iomgr__verify_slack(struct iomgr *m);
 /* Re-register fd with the kernel on the next pass (see the sweep). */
 void iomgr__rearm(struct iomgr *m, struct iomgr_fd *slot);
 /* Set up (after the loop exists) and tear down the fd state. */
