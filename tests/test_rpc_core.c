@@ -450,6 +450,43 @@ Test(rpc_core, a_burst_larger_than_one_send_batch_is_all_answered)
     cr_assert_geq(rpc2_Sent.Total - sent, BURST * 4u + 3u * BURST * 2u);
 }
 
+/* Calls made one at a time bring one datagram per wake-up, and the
+ * listener then reads its socket by recvmsg (no empty second try); a
+ * burst meeting it so is still all answered, each call executed once, and
+ * a sample by recvmmsg finds the batch and reads by recvmmsg again. */
+Test(rpc_core, the_listener_reads_singles_and_bursts_alike)
+{
+    struct rpc_instance *r = rpc__inst;
+    unsigned long before;
+    char msg[64] = "one at a time";
+
+    for (int i = 0; i < BURST; i++) {
+        cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &burst_h[i]),
+                     RPC2_SUCCESS);
+    }
+    for (int i = 0; i < 2 * RPC_RX_ONES_TO_SINGLE; i++) {
+        RPC2_PacketBuffer *rep = NULL;
+
+        cr_assert_eq(rpct_call(burst_h[0], RPCT_OP_ECHO, msg, sizeof msg, &rep,
+                               NULL),
+                     RPC2_SUCCESS);
+        RPC2_FreeBuffer(&rep);
+    }
+    cr_assert_gt(r->rx4.single_left, 0, "single calls: read by recvmsg");
+    before = rpct_executions;
+    int rounds = 0;
+    while (rounds < RPC_RX_SINGLE_RUN + 2) {
+        burst(64);
+        rounds++;
+        if (r->rx4.single_left == 0) {
+            break; /* a sample saw the burst */
+        }
+    }
+    cr_assert_eq(r->rx4.single_left, 0, "bursts: read by recvmmsg again");
+    cr_assert_eq(rpct_executions - before, (unsigned long)rounds * BURST,
+                 "every call of every burst executed once");
+}
+
 /* A socket whose kernel refuses UDP GSO (here: IPv4 checksums turned off
  * with SO_NO_CHECK, which Linux does not combine with segmentation): the
  * first segmented send fails, the queue sends one datagram at a time from
