@@ -31,10 +31,11 @@
  * - The ticks ride on the loop's passes: a tick runs at the first pass at
  *   or after its time. A loaded loop (fds fired within the largest slack,
  *   and since the last tick or in the tick period before it
- *   IOMGR_VERIFY_BUSY watchers marked or passes with I/O) is woken for a tick only if it has made no pass some slack
- *   later (the tick's timer has that slack, see iomgr_timer.c): 8 ms,
- *   doubling up to IOMGR_VERIFY_SLACK_MAX_SECONDS while no tick finds a
- *   file the kernel lost. A loaded server always has unsure watchers
+ *   IOMGR_VERIFY_BUSY watchers marked or passes with I/O) is woken for a
+ *   tick only if it has made no pass some slack later (the tick's timer
+ *   has that slack, see iomgr_timer.c): 8 ms, doubling up to
+ *   IOMGR_VERIFY_SLACK_MAX_SECONDS while no tick finds a file the kernel
+ *   lost. A loaded server always has unsure watchers
  *   (each connection's LWP waits again without a system call), and a
  *   timer of their own woke its loop about once per round of requests: a
  *   timerfd firing, a pass for nothing and a re-arm, 3% of the server CPU
@@ -611,10 +612,10 @@ void iomgr__note_pass(struct iomgr *m, double now)
 /* Under load: fds fired less than the largest slack ago, and since the
  * last tick or in the tick period before it many watchers were marked (a
  * server's connections waiting again) or many passes had I/O (one socket
- * answered over and over: an RPC listener). Only then may the ticks wait for passes. Otherwise (a
- * reconnecting client of a quiet select loop, an iterative server) the
- * loop is woken for each tick on time, and sees a reused number within
- * about 2 ms. */
+ * answered over and over: an RPC listener). Only then may the ticks wait
+ * for passes. Otherwise (a reconnecting client of a quiet select loop, an
+ * iterative server) the loop is woken for each tick on time, and sees a
+ * reused number within about 2 ms. */
 void iomgr__verify_slack(struct iomgr *m)
 {
     unsigned int live = (unsigned int)(m->unsure[0].live + m->unsure[1].live);

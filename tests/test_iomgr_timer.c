@@ -274,7 +274,8 @@ Test(iomgr_timer, a_quiet_loop_is_woken_on_time_for_fd_checks)
      * for this 20 ms timeout or the check, whichever is first. */
     cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
     cr_assert_eq(quiet_reads, 1);
-    cr_assert_gt(atomic_load(&settime_calls), 0, "the loop never armed a timer");
+    cr_assert_gt(atomic_load(&settime_calls), 0,
+                 "the loop never armed a timer");
     /* The loop was armed for the check a tick ahead (a loaded loop's
      * slack would put it 9 ms or more ahead; the timeout, 20 ms). */
     cr_expect_lt(min_lead, 0.004, "armed %.1f ms ahead at the least",
