@@ -45,18 +45,22 @@ static int class_of(size_t body)
     return -1;
 }
 
+/* Coda's counters by class (the listener's class counts as large). */
+static long *const creation_count[NCLASS] = {
+    &rpc2_PBSmallCreationCount, &rpc2_PBMediumCreationCount,
+    &rpc2_PBLargeCreationCount, &rpc2_PBLargeCreationCount};
+static long *const free_count[NCLASS] = {
+    &rpc2_PBSmallFreeCount, &rpc2_PBMediumFreeCount, &rpc2_PBLargeFreeCount,
+    &rpc2_PBLargeFreeCount};
+
 static void count_create(int k)
 {
-    long *c[] = {&rpc2_PBSmallCreationCount, &rpc2_PBMediumCreationCount,
-                 &rpc2_PBLargeCreationCount, &rpc2_PBLargeCreationCount};
-    (*c[k])++;
+    (*creation_count[k])++;
 }
 
 static void count_free(int k)
 {
-    long *c[] = {&rpc2_PBSmallFreeCount, &rpc2_PBMediumFreeCount,
-                 &rpc2_PBLargeFreeCount, &rpc2_PBLargeFreeCount};
-    (*c[k])++;
+    (*free_count[k])++;
 }
 
 RPC2_PacketBuffer *rpc_buf_alloc(size_t body)
