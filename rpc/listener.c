@@ -384,9 +384,9 @@ static void stamp_batch(struct rpc_instance *r)
  * after RPC_RX_ONES_TO_SINGLE batches of one in a row a socket is read
  * by plain recvmsg, one datagram a wake-up, and every RPC_RX_SINGLE_RUN
  * + 1st wake-up by recvmmsg again, to see whether more now come at once:
- * a batch of two or more goes back to recvmmsg for good. A burst met in
- * single mode is not lost: the poller reports the socket again at once,
- * and the next sample sees it. */
+ * a batch of two or more goes back to recvmmsg for good, a batch of one
+ * goes on with recvmsg. A burst met in single mode is not lost: the
+ * poller reports the socket again at once, and the next sample sees it. */
 static int receive(struct rpc_instance *r, int fd, struct rpc_rx_mode *mode)
 {
     struct mmsghdr *msgs = r->rmsg;
@@ -404,7 +404,8 @@ static int receive(struct rpc_instance *r, int fd, struct rpc_rx_mode *mode)
     }
     n = recvmmsg(fd, msgs, RPC_RECV_BATCH, MSG_DONTWAIT, NULL);
     if (n == 1 && ++mode->ones >= RPC_RX_ONES_TO_SINGLE) {
-        mode->ones = 0;
+        /* One more batch of one (the next sample) goes on at once. */
+        mode->ones = RPC_RX_ONES_TO_SINGLE - 1;
         mode->single_left = RPC_RX_SINGLE_RUN;
     } else if (n > 1) {
         mode->ones = 0;
