@@ -64,7 +64,7 @@ static void run_loop(struct iomgr *m, int flags)
         iomgr__tmr_gate(m);
     }
     m->batching = 1;
-    ev_run(m->loop, flags);
+    iomgr__own_pass(m, flags);
     /* One clock read for the timers and for pass_due (not ev_now(): it is
      * derived from the monotonic clock with an offset libev calibrates
      * only now and then, and an offset above the period would make every

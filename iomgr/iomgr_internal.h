@@ -243,6 +243,9 @@ void iomgr__tmr_gate(struct iomgr *m);
 /* After a pass: run the callbacks of the timers due at `now`
  * (iomgr__mono()). */
 void iomgr__tmr_expire(struct iomgr *m, double now);
+/* ev_run(m->loop, flags), where a loop of IOMGR's own blocks with no
+ * timeout at all when libev would give its longest (see iomgr_timer.c). */
+void iomgr__own_pass(struct iomgr *m, int flags);
 
 /* ---- iomgr_hook.c ---- */
 /* Run the pass hooks (IOMGR_AddPassHook), unless they are running. */

@@ -7,8 +7,10 @@
  * kept busy by I/O is not woken for the checks of unsure fd watchers.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -284,4 +286,65 @@ Test(iomgr_timer, a_quiet_loop_is_woken_on_time_for_fd_checks)
     cr_assert_eq(write(p[1], &b, 1), 1);
     LWP_DispatchProcess();
     close(p[0]), close(p[1]);
+}
+
+/* ---- IOMGR's own loop blocks with no timeout ---- */
+
+/* The library's epoll_wait hands every call to epoll_pwait (the test
+ * binary is linked with --wrap=epoll_pwait): the timeouts it passes. */
+static atomic_int pwait_forever, pwait_longest;
+static int pwait_marker = -1; /* calls on it are only recorded */
+static int marker_timeout;
+
+#define LIBEV_LONGEST_MS 59743 /* libev's MAX_BLOCKTIME, in ms */
+
+int __real_epoll_pwait(int epfd, struct epoll_event *ev, int n, int timeout,
+                       const sigset_t *mask);
+int __wrap_epoll_pwait(int epfd, struct epoll_event *ev, int n, int timeout,
+                       const sigset_t *mask);
+int __wrap_epoll_pwait(int epfd, struct epoll_event *ev, int n, int timeout,
+                       const sigset_t *mask)
+{
+    if (epfd == pwait_marker) {
+        marker_timeout = timeout;
+        return 0;
+    }
+    if (timeout < 0)
+        atomic_fetch_add(&pwait_forever, 1);
+    else if (timeout == LIBEV_LONGEST_MS)
+        atomic_fetch_add(&pwait_longest, 1);
+    return __real_epoll_pwait(epfd, ev, n, timeout, mask);
+}
+
+/* With no libev timer, libev would wait its longest, 59.743 s, and a wait
+ * with a timeout arms a kernel timer each time (dear on a virtual
+ * machine). IOMGR's own loop, whose timers arm a timerfd instead, waits
+ * with none. */
+Test(iomgr_timer, the_loop_waits_with_no_timeout)
+{
+    struct timeval tv = {0, 20000};
+
+    atomic_store(&pwait_forever, 0);
+    atomic_store(&pwait_longest, 0);
+    cr_assert_eq(IOMGR_Select(0, NULL, NULL, NULL, &tv), 0);
+    cr_assert_gt(atomic_load(&pwait_forever), 0,
+                 "the loop never blocked without a timeout");
+    cr_assert_eq(atomic_load(&pwait_longest), 0,
+                 "the loop blocked with libev's timeout");
+}
+
+/* Every other epoll_wait of the process passes through as it was made. */
+Test(iomgr_timer, other_epoll_waits_keep_their_timeout)
+{
+    struct epoll_event ev;
+
+    pwait_marker = epoll_create1(EPOLL_CLOEXEC);
+    cr_assert_geq(pwait_marker, 0);
+    marker_timeout = 0;
+    cr_assert_eq(epoll_wait(pwait_marker, &ev, 1, LIBEV_LONGEST_MS), 0);
+    cr_assert_eq(marker_timeout, LIBEV_LONGEST_MS);
+    cr_assert_eq(epoll_wait(pwait_marker, &ev, 1, 5), 0);
+    cr_assert_eq(marker_timeout, 5);
+    close(pwait_marker);
+    pwait_marker = -1;
 }
