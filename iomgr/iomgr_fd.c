@@ -30,10 +30,10 @@
  *   the sweep.
  * - The ticks ride on the loop's passes: a tick runs at the first pass at
  *   or after its time. A loaded loop (fds fired within the largest slack,
- *   and since the last tick or in the tick period before it
- *   IOMGR_VERIFY_BUSY watchers marked or passes with I/O) is woken for a
- *   tick only if it has made no pass some slack later (the tick's timer
- *   has that slack, see iomgr_timer.c): 8 ms, doubling up to
+ *   and over this tick period and the one before IOMGR_VERIFY_BUSY
+ *   watchers marked or passes with I/O) is woken for a tick only if it
+ *   has made no pass some slack later (the tick's timer has that slack,
+ *   see iomgr_timer.c): 8 ms, doubling up to
  *   IOMGR_VERIFY_SLACK_MAX_SECONDS while no tick finds a file the kernel
  *   lost. A loaded server always has unsure watchers
  *   (each connection's LWP waits again without a system call), and a
@@ -610,18 +610,16 @@ void iomgr__note_pass(struct iomgr *m, double now)
 }
 
 /* Under load: fds fired less than the largest slack ago, and since the
- * last tick or in the tick period before it many watchers were marked (a
- * server's connections waiting again) or many passes had I/O (one socket
- * answered over and over: an RPC listener). Only then may the ticks wait
+ * start of the tick period before the current one many watchers were
+ * marked (a server's connections waiting again) or many passes had I/O
+ * (one socket answered over and over: an RPC listener). Only then may the ticks wait
  * for passes. Otherwise (a reconnecting client of a quiet select loop, an
  * iterative server) the loop is woken for each tick on time, and sees a
  * reused number within about 2 ms. */
 void iomgr__verify_slack(struct iomgr *m)
 {
-    unsigned int live = (unsigned int)(m->unsure[0].live + m->unsure[1].live);
-    int loaded = m->activity >= IOMGR_VERIFY_BUSY ||
-                 m->activity_before >= IOMGR_VERIFY_BUSY ||
-                 live >= IOMGR_VERIFY_BUSY;
+    /* The marks still unsure are among the two periods' counted here. */
+    int loaded = m->activity + m->activity_before >= IOMGR_VERIFY_BUSY;
 
     m->verify.slack =
         loaded && m->last_pass - m->last_io <= IOMGR_VERIFY_SLACK_MAX_SECONDS

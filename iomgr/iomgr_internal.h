@@ -37,8 +37,9 @@
  * iomgr_fd.c). */
 #define IOMGR_VERIFY_SLACK_SECONDS 0.008
 #define IOMGR_VERIFY_SLACK_MAX_SECONDS 0.032
-/* Watchers marked unsure, or passes with I/O, since the last tick from
- * which a busy loop is a server under load (see iomgr__verify_slack). */
+/* Watchers marked unsure and passes with I/O, over the current tick period
+ * and the one before, from which a busy loop is a server under load (see
+ * iomgr__verify_slack). */
 #define IOMGR_VERIFY_BUSY 16
 /* While other LWPs keep the CPU, the manager polls the loop at most this
  * often (an epoll_wait costs as much as several LWP switches). */

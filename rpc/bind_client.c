@@ -316,7 +316,7 @@ static long bind_one(struct rpc_instance *r, const struct sockaddr *a,
     if (!c) {
         return RPC2_FAIL;
     }
-    rpc_conn_state(c, C_AWAITINIT2);
+    rpc_conn_state(r, c, C_AWAITINIT2);
     c->subsys = (uint32_t)s->Value.SubsysId;
     c->level = b->SecurityLevel;
     c->enc_type = b->SecurityLevel == RPC2_OPENKIMONO ? 0 : b->EncryptionType;
@@ -334,7 +334,7 @@ static long bind_one(struct rpc_instance *r, const struct sockaddr *a,
     if (rc != RPC2_SUCCESS) {
         goto out;
     }
-    rpc_conn_state(c, C_AWAITINIT4);
+    rpc_conn_state(r, c, C_AWAITINIT4);
     rc = accept_init2(r, c, got, &pb);
     RPC2_FreeBuffer(&got);
     if (rc != RPC2_SUCCESS) {
@@ -352,7 +352,7 @@ out:
         rpc_conn_free(r, c);
         return rc;
     }
-    rpc_conn_state(c, C_THINK);
+    rpc_conn_state(r, c, C_THINK);
     *out = c->handle;
     return RPC2_SUCCESS;
 }

@@ -147,7 +147,7 @@ void rpc_deliver_init3(struct rpc_instance *r, struct rpc_conn *c,
     }
     c->ts_echo = pb->Header.TimeStamp;
     c->req_time = rpc_now();
-    rpc_conn_state(c, S_FINISHBIND);
+    rpc_conn_state(r, c, S_FINISHBIND);
     c->wait->pkt = pb;
     rpc_wait_wake(c->wait, RPC_WAKE_ARRIVED);
 }
@@ -169,7 +169,7 @@ static long handshake(struct rpc_instance *r, struct rpc_conn *c,
     struct rpc_wait w;
     long rc;
 
-    rpc_conn_state(c, S_AWAITINIT3);
+    rpc_conn_state(r, c, S_AWAITINIT3);
     rpc_wait_init(&w, c, init2);
     if (rpc_send_reliably(r, &w, c->time_bomb_us) != RPC_WAKE_ARRIVED) {
         return RPC2_NOBINDING;
@@ -233,7 +233,7 @@ long rpc_server_bind(struct rpc_instance *r, struct rpc_conn *c,
         goto fail;
     }
     rpc_conn_bind_unindex(r, c);
-    rpc_conn_state(c, S_AWAITENABLE);
+    rpc_conn_state(r, c, S_AWAITENABLE);
     make_newconn(c, pb, in.ident_len);
     sec_wipe(secret, sizeof secret);
     return 0;

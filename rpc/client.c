@@ -201,13 +201,13 @@ static long call_result(struct rpc_instance *r, struct rpc_conn *c,
         return RPC2_SUCCESS;
     case RPC_WAKE_BOMB:
         c->next_seq += 2;
-        rpc_conn_state(c, C_THINK);
+        rpc_conn_state(r, c, C_THINK);
         return RPC2_TIMEOUT;
     case RPC_WAKE_NAKED:
-        rpc_conn_state(c, C_HARDERROR);
+        rpc_conn_state(r, c, C_HARDERROR);
         return RPC2_NAKED;
     case RPC_WAKE_DEAD:
-        rpc_conn_state(c, C_HARDERROR);
+        rpc_conn_state(r, c, C_HARDERROR);
         return RPC2_DEAD;
     default:
         return RPC2_FAIL;
@@ -242,7 +242,7 @@ long RPC2_MakeRPC(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Request,
     if (SDesc) {
         return RPC2_SEFAIL2; /* no side effects in this release */
     }
-    rpc_conn_state(c, C_AWAITREPLY);
+    rpc_conn_state(r, c, C_AWAITREPLY);
     rpc_hdr_init(r, c, Request, Request->Header.Opcode);
     Request->Header.SeqNumber = c->next_seq;
     rpc_wait_init(&w, c, Request);

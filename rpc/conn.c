@@ -241,9 +241,7 @@ void rpc_conn_free(struct rpc_instance *r, struct rpc_conn *c)
     }
     rpc_conn_bind_unindex(r, c);
     rpc_hold_remove(r, c);
-    if (rpc_conn_is_server(c) && rpc_conn_in(c, S_PROCESS)) {
-        r->nprocess--; /* unbound with its request unanswered */
-    }
+    rpc_conn_state(r, c, 0); /* unbound: out of S_PROCESS, if it was */
     rpc_timer_cancel(&r->timers, &c->delack);
     rpc_timer_cancel(&r->timers, &c->retry);
     rpc_timer_cancel(&r->timers, &c->saved_expiry);

@@ -80,7 +80,7 @@ static bool client_packet(struct rpc_instance *r, struct rpc_conn *c,
         rtt_sample(r, c, pb, now);
         pb->Header.ReturnCode = RPC2_R2SError(pb->Header.ReturnCode);
         c->next_seq += 2;
-        rpc_conn_state(c, C_THINK);
+        rpc_conn_state(r, c, C_THINK);
         deliver(c, pb);
         return true;
     case RPC2_INIT2:
@@ -131,7 +131,7 @@ static bool conn_packet(struct rpc_instance *r, struct rpc_conn *c,
         rpc2_Recvd.Naks++;
         if (rpc_conn_is_client(c) && waiting(c) &&
             rpc_conn_in(c, C_AWAITREPLY | C_AWAITINIT2)) {
-            rpc_conn_state(c, C_HARDERROR);
+            rpc_conn_state(r, c, C_HARDERROR);
             rpc_wait_wake(c->wait, RPC_WAKE_NAKED);
         }
         return false;
@@ -392,15 +392,21 @@ static int receive(struct rpc_instance *r, int fd, struct rpc_rx_mode *mode)
     struct mmsghdr *msgs = r->rmsg;
     int n;
 
+    /* The kernel shortens the address lengths it fills in. */
     if (mode->single_left > 0) {
-        ssize_t got = recvmsg(fd, &msgs[0].msg_hdr, MSG_DONTWAIT);
+        ssize_t got;
 
+        msgs[0].msg_hdr.msg_namelen = sizeof r->raddr[0];
+        got = recvmsg(fd, &msgs[0].msg_hdr, MSG_DONTWAIT);
         if (got < 0) {
             return -1;
         }
         mode->single_left--;
         msgs[0].msg_len = (unsigned int)got;
         return 1;
+    }
+    for (int i = 0; i < RPC_RECV_BATCH; i++) {
+        msgs[i].msg_hdr.msg_namelen = sizeof r->raddr[i];
     }
     n = recvmmsg(fd, msgs, RPC_RECV_BATCH, MSG_DONTWAIT, NULL);
     if (n == 1 && ++mode->ones >= RPC_RX_ONES_TO_SINGLE) {
@@ -418,10 +424,6 @@ static void drain_fd(struct rpc_instance *r, int fd, struct rpc_rx_mode *mode)
     struct mmsghdr *msgs = r->rmsg;
 
     for (;;) {
-        /* The kernel shortens the address lengths it fills in. */
-        for (int i = 0; i < RPC_RECV_BATCH; i++) {
-            msgs[i].msg_hdr.msg_namelen = sizeof r->raddr[i];
-        }
         int n = receive(r, fd, mode);
         if (n < 0 && errno == EINTR) {
             continue;

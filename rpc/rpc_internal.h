@@ -194,7 +194,8 @@ struct rpc_instance {
 
     struct rpc_conn *hold_head, *hold_tail;
     uint32_t nheld;
-    uint32_t nprocess;          /* server connections in S_PROCESS */
+    uint32_t nprocess;          /* server connections in S_PROCESS
+                                 * (kept by rpc_conn_state) */
     struct rpc_getreq getreq_ring; /* sentinel of the waiting servers */
     struct rpc_pending_bind pbinds[RPC_MAX_PENDING_BINDS];
     uint32_t npbinds;
@@ -280,8 +281,15 @@ static inline bool rpc_conn_in(const struct rpc_conn *c, uint32_t states)
 {
     return (c->state & states & ~RPC_ROLE_MASK) != 0;
 }
-static inline void rpc_conn_state(struct rpc_conn *c, uint32_t s)
+/* Every state change goes through here, which also keeps r->nprocess, the
+ * server connections in S_PROCESS. */
+static inline void rpc_conn_state(struct rpc_instance *r, struct rpc_conn *c,
+                                  uint32_t s)
 {
+    if (rpc_conn_is_server(c)) {
+        r->nprocess += (uint32_t)(s == S_PROCESS) -
+                       (uint32_t)rpc_conn_in(c, S_PROCESS);
+    }
     c->state = (c->state & RPC_ROLE_MASK) | s;
 }
 

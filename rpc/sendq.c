@@ -216,38 +216,11 @@ static void send_run(struct rpc_sendq *q, uint32_t i, uint32_t end)
     }
 }
 
-/* The common case at low load, a lone call or reply: straight to
- * sendmsg, without the run and message building. */
-static void send_one(struct rpc_sendq *q)
-{
-    struct msghdr h = {.msg_name = &q->to[0],
-                       .msg_namelen = q->tolen[0],
-                       .msg_iov = &q->iov[0],
-                       .msg_iovlen = 1};
-    ssize_t k;
-
-    do {
-        k = sendmsg(q->fd[0], &h, 0);
-    } while (k < 0 && errno == EINTR);
-    if (k >= 0) {
-        rpc2_Sent.Total++;
-        rpc2_Sent.Bytes += (unsigned long)q->iov[0].iov_len;
-    } else if (RPC2_Perror && errno != EAGAIN && errno != ENOBUFS) {
-        rpc_log(1, "sendmsg: %s", strerror(errno)); /* lost, as on the wire */
-    }
-}
-
 void rpc_sendq_flush(struct rpc_instance *r)
 {
     struct rpc_sendq *q = &r->sendq;
     uint32_t i = 0;
 
-    if (q->n == 1) {
-        send_one(q);
-        q->n = 0;
-        q->used = 0;
-        return;
-    }
     while (i < q->n) {
         uint32_t j = i + 1;
         while (j < q->n && q->fd[j] == q->fd[i]) {

@@ -97,7 +97,7 @@ static void hold(struct rpc_instance *r, struct rpc_conn *c,
                  RPC2_PacketBuffer *pb)
 {
     c->held = pb;
-    rpc_conn_state(c, S_REQINQUEUE);
+    rpc_conn_state(r, c, S_REQINQUEUE);
     c->qnext = NULL;
     c->qprev = r->hold_tail;
     if (r->hold_tail) {
@@ -150,8 +150,7 @@ static void accept_request(struct rpc_instance *r, struct rpc_conn *c,
     }
     g = find_waiter(r, false, c->subsys, c->handle);
     if (g) {
-        rpc_conn_state(c, S_PROCESS);
-        r->nprocess++;
+        rpc_conn_state(r, c, S_PROCESS);
         hand_over(g, c, pb);
     } else {
         hold(r, c, pb);
@@ -207,7 +206,7 @@ static struct rpc_conn *bind_conn_new(struct rpc_instance *r,
         rpc_conn_free(r, c);
         return NULL;
     }
-    rpc_conn_state(c, S_STARTBIND);
+    rpc_conn_state(r, c, S_STARTBIND);
     c->peer_handle = h->LocalHandle;
     c->uniquefier = h->Uniquefier;
     c->subsys = h->SubsysId;
@@ -350,8 +349,7 @@ static struct rpc_conn *take_held(struct rpc_instance *r,
     for (struct rpc_conn *c = r->hold_head; c; c = c->qnext) {
         if (filter_matches(f, false, c->subsys, c->handle)) {
             rpc_hold_remove(r, c);
-            rpc_conn_state(c, S_PROCESS);
-            r->nprocess++;
+            rpc_conn_state(r, c, S_PROCESS);
             return c;
         }
     }
@@ -476,7 +474,7 @@ long RPC2_Enable(RPC2_Handle ConnHandle)
     if (!rpc_conn_is_server(c) || !rpc_conn_in(c, S_AWAITENABLE)) {
         return RPC2_FAIL;
     }
-    rpc_conn_state(c, S_AWAITREQUEST);
+    rpc_conn_state(r, c, S_AWAITREQUEST);
     if (c->held) {
         RPC2_PacketBuffer *pb = c->held;
         c->held = NULL;
@@ -508,8 +506,7 @@ long RPC2_SendResponse(RPC2_Handle ConnHandle, RPC2_PacketBuffer *Reply)
     if (!rpc_conn_is_server(c) || !rpc_conn_in(c, S_PROCESS)) {
         return RPC2_NOTWORKER;
     }
-    rpc_conn_state(c, S_AWAITREQUEST);
-    r->nprocess--;
+    rpc_conn_state(r, c, S_AWAITREQUEST);
     if (!Reply || Reply->Header.BodyLength > rpc_buf_room(Reply) ||
         Reply->Header.BodyLength > WIRE_MAX_SEND - WIRE_HDR) {
         return RPC2_FAIL;
