@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The RPC runtime end to end on 127.0.0.1: binds at every level, calls,
  * error codes. Client and server share one process and one RPC instance. */
+#define _GNU_SOURCE /* struct mmsghdr */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -451,7 +452,7 @@ Test(rpc_core, a_burst_larger_than_one_send_batch_is_all_answered)
 }
 
 /* Calls made one at a time bring one datagram per wake-up, and the
- * listener then reads its socket by recvmsg (no empty second try); a
+ * listener then reads its socket by recvfrom (no empty second try); a
  * burst meeting it so is still all answered, each call executed once, and
  * a sample by recvmmsg finds the batch and reads by recvmmsg again. */
 Test(rpc_core, the_listener_reads_singles_and_bursts_alike)
@@ -472,7 +473,7 @@ Test(rpc_core, the_listener_reads_singles_and_bursts_alike)
                      RPC2_SUCCESS);
         RPC2_FreeBuffer(&rep);
     }
-    cr_assert_gt(r->rx4.single_left, 0, "single calls: read by recvmsg");
+    cr_assert_gt(r->rx4.single_left, 0, "single calls: read by recvfrom");
     before = rpct_executions;
     int rounds = 0;
     while (rounds < RPC_RX_SINGLE_RUN + 2) {
@@ -485,6 +486,48 @@ Test(rpc_core, the_listener_reads_singles_and_bursts_alike)
     cr_assert_eq(r->rx4.single_left, 0, "bursts: read by recvmmsg again");
     cr_assert_eq(rpct_executions - before, (unsigned long)rounds * BURST,
                  "every call of every burst executed once");
+}
+
+/* In single mode the listener reads with recvfrom, which returns no
+ * flags: a datagram too long for the buffer is still dropped and counted
+ * (its length shows it), and what a batch left in the flags is not taken
+ * for the next datagram's. */
+Test(rpc_core, a_single_reading_listener_drops_giants_only)
+{
+    struct rpc_instance *r = rpc__inst;
+    static char giant[SEC_MAX_FRAME + 100];
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = port, /* network order */
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char msg[64] = "single";
+    RPC2_PacketBuffer *rep = NULL;
+    unsigned long giants = rpc2_Recvd.Giant;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(rpct_bind(port, RPC2_SECURE, NULL, &burst_h[0]), RPC2_SUCCESS);
+    for (int i = 0; i < 2 * RPC_RX_ONES_TO_SINGLE; i++) {
+        cr_assert_eq(rpct_call(burst_h[0], RPCT_OP_ECHO, msg, sizeof msg, &rep,
+                               NULL),
+                     RPC2_SUCCESS);
+        RPC2_FreeBuffer(&rep);
+    }
+    cr_assert_gt(r->rx4.single_left, 1, "read one datagram at a time");
+    cr_assert_eq(sendto(fd, giant, sizeof giant, 0, (struct sockaddr *)&to,
+                        sizeof to),
+                 (ssize_t)sizeof giant);
+    for (int i = 0; i < 200 && rpc2_Recvd.Giant == giants; i++) {
+        struct timeval tv = {0, 1000};
+        IOMGR_Select(0, NULL, NULL, NULL, &tv);
+    }
+    cr_assert_eq(rpc2_Recvd.Giant, giants + 1, "the giant dropped, counted");
+    r->rmsg[0].msg_hdr.msg_flags = MSG_TRUNC; /* as a batch may leave it */
+    cr_assert_eq(rpct_call(burst_h[0], RPCT_OP_ECHO, msg, sizeof msg, &rep,
+                           NULL),
+                 RPC2_SUCCESS);
+    RPC2_FreeBuffer(&rep);
+    cr_assert_eq(rpc2_Recvd.Giant, giants + 1, "nothing else dropped");
+    close(fd);
 }
 
 /* A socket whose kernel refuses UDP GSO (here: IPv4 checksums turned off
