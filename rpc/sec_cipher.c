@@ -119,6 +119,7 @@ int sec__half_new(int auth, int encr, const uint8_t *key, size_t keylen,
     h->auth = (uint8_t)auth;
     h->encr = (uint8_t)encr;
     h->encrypting = encrypting;
+    h->owner = sec__ctx_owner_new();
     if (aead) {
         ccm_setup(h, ckey, cklen);
     } else {
@@ -155,9 +156,11 @@ static EVP_CIPHER_CTX *keyed(const struct sec_half *h)
                                                : SEC_SLOT_CCM_DEC)
                               : (h->encrypting ? SEC_SLOT_CBC_ENC
                                                : SEC_SLOT_CBC_DEC);
+    EVP_CIPHER_CTX *ctx = sec__ctx_of(id, h->owner);
 
-    return sec__ctx(id, aes_for(ccm, h->key_len), h->tag_len, h->key,
-                    h->key_len);
+    return ctx ? ctx
+               : sec__ctx(id, h->owner, aes_for(ccm, h->key_len), h->tag_len,
+                          h->key, h->key_len);
 }
 
 /* ---- Per packet ---- */

@@ -10,13 +10,16 @@
  *
  * A slot is identified by its contents (cipher, tag length, key bytes),
  * never by who asked, so a freed and reused half can never be served a
- * stale key. sec__ctx_forget() drops a schedule whose key is being wiped,
+ * stale key. The one shortcut: a slot remembers the owner number of its
+ * last user, numbers are never reused, and any re-key or drop clears it,
+ * so the same half asking again is served on one comparison. sec__ctx_forget() drops a schedule whose key is being wiped,
  * so no key outlives its SA in a cached context either. The contexts of
  * a thread are freed when it exits (pthread key destructor).
  */
 #include "sec_internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +28,7 @@
 struct sec_slot {
     EVP_CIPHER_CTX *ctx;
     const EVP_CIPHER *cipher; /* NULL: not keyed */
+    uint64_t owner;           /* of the last sec__ctx call (0: none) */
     int tag_len;              /* CCM M (0 otherwise) */
     size_t key_len;
     uint8_t key[32];
@@ -115,8 +119,9 @@ static int rekey(struct sec_slot *s, const EVP_CIPHER *c, int enc,
     return 0;
 }
 
-EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, const EVP_CIPHER *c,
-                         int tag_len, const uint8_t *key, size_t key_len)
+EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, uint64_t owner,
+                         const EVP_CIPHER *c, int tag_len, const uint8_t *key,
+                         size_t key_len)
 {
     struct sec_slots *t = thread_slots();
 
@@ -124,14 +129,30 @@ EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, const EVP_CIPHER *c,
         return NULL;
     }
     struct sec_slot *s = &t->s[id];
-    if (holds(s, c, tag_len, key, key_len)) {
-        return s->ctx;
+    s->owner = 0;
+    if (!holds(s, c, tag_len, key, key_len)) {
+        int enc = id != SEC_SLOT_CCM_DEC && id != SEC_SLOT_CBC_DEC;
+        if ((!s->ctx && !(s->ctx = EVP_CIPHER_CTX_new())) ||
+            rekey(s, c, enc, tag_len, key, key_len) != 0) {
+            return NULL;
+        }
     }
-    if (!s->ctx && !(s->ctx = EVP_CIPHER_CTX_new())) {
-        return NULL;
-    }
-    int enc = id != SEC_SLOT_CCM_DEC && id != SEC_SLOT_CBC_DEC;
-    return rekey(s, c, enc, tag_len, key, key_len) == 0 ? s->ctx : NULL;
+    s->owner = owner;
+    return s->ctx;
+}
+
+EVP_CIPHER_CTX *sec__ctx_of(enum sec_slot_id id, uint64_t owner)
+{
+    const struct sec_slots *t = slots;
+
+    return t && owner && t->s[id].owner == owner ? t->s[id].ctx : NULL;
+}
+
+uint64_t sec__ctx_owner_new(void)
+{
+    static _Atomic uint64_t last;
+
+    return atomic_fetch_add_explicit(&last, 1, memory_order_relaxed) + 1;
 }
 
 void sec__ctx_forget(const uint8_t *key, size_t key_len)

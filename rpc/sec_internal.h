@@ -53,11 +53,21 @@ enum sec_slot_id {
 
 /* The calling thread's context for slot id, keyed with cipher c (CCM:
  * tag_len = M, nonce length 11; otherwise tag_len 0 and no padding) and
- * key. Re-keys only if the slot holds another key. The context stays the
+ * key, on behalf of owner (sec__ctx_owner_new; 0: none). Re-keys only if
+ * the slot holds another key. The context stays the
  * thread's: use it before the next sec__ctx call for the same slot. NULL
  * on allocation or OpenSSL failure. */
-EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, const EVP_CIPHER *c,
-                         int tag_len, const uint8_t *key, size_t key_len);
+EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, uint64_t owner,
+                         const EVP_CIPHER *c, int tag_len, const uint8_t *key,
+                         size_t key_len);
+/* The calling thread's context for slot id if its last sec__ctx call was
+ * for owner (not 0) and nothing dropped it since, else NULL: one word
+ * compared instead of cipher, lengths and key bytes, for the per-packet
+ * path of a connection that has the slot to itself. */
+EVP_CIPHER_CTX *sec__ctx_of(enum sec_slot_id id, uint64_t owner);
+/* A new owner: never 0 and never given out twice in the process, so a
+ * freed and reused half cannot pass for the one before it. */
+uint64_t sec__ctx_owner_new(void);
 /* Drops (frees, wipes) the calling thread's cached schedules of key. */
 void sec__ctx_forget(const uint8_t *key, size_t key_len);
 
@@ -74,6 +84,7 @@ struct sec_half {
     uint8_t salt[SEC_CCM_SALTLEN];
     uint8_t key_len;       /* AES key bytes: 16, 24 or 32 */
     uint8_t key[32];
+    uint64_t owner;        /* sec__ctx_owner_new(): this half's slot use */
     struct sec_xcbc mac;   /* only when auth is XCBC */
 };
 

@@ -28,7 +28,7 @@ int sec__xcbc_init(struct sec_xcbc *x, const uint8_t key[SEC_XCBC_KEYLEN])
         consts[i] = (uint8_t)(1 + i / SEC_BLOCK);
     }
     /* K1, K2, K3 are the ECB encryptions of 0x01.., 0x02.., 0x03... */
-    EVP_CIPHER_CTX *ecb = sec__ctx(SEC_SLOT_ECB, EVP_aes_128_ecb(), 0, key,
+    EVP_CIPHER_CTX *ecb = sec__ctx(SEC_SLOT_ECB, 0, EVP_aes_128_ecb(), 0, key,
                                    SEC_XCBC_KEYLEN);
     int ok = ecb &&
              EVP_EncryptUpdate(ecb, (uint8_t *)x, &len, consts,
@@ -78,7 +78,7 @@ int sec__xcbc_run(const struct sec_xcbc *x, const void *msg, size_t len,
     uint8_t scratch[1024], last[SEC_BLOCK];
     int n = 0;
     /* AES-128-CBC under K1 from a zero IV chains exactly as XCBC does. */
-    EVP_CIPHER_CTX *cbc = sec__ctx(SEC_SLOT_XCBC, EVP_aes_128_cbc(), 0,
+    EVP_CIPHER_CTX *cbc = sec__ctx(SEC_SLOT_XCBC, 0, EVP_aes_128_cbc(), 0,
                                    x->k1, sizeof x->k1);
 
     if (!cbc) {

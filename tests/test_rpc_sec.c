@@ -946,6 +946,55 @@ Test(rpc_sec, failed_set_keeps_the_old_key)
     pair_clear(&p);
 }
 
+/* The thread's keyed contexts are shared: two SAs taking turns get their
+ * own keys each time, and a half freed and reallocated (very likely at
+ * the same address) with another key is never served the old schedule
+ * through the owner shortcut. */
+Test(rpc_sec, shared_contexts_serve_each_half_its_own_key)
+{
+    struct pair a, b;
+    uint8_t key_b[35], payload[8] = {0, 0, 0, 8}, frame[128], out[64];
+
+    memcpy(key_b, key35, sizeof key_b);
+    key_b[0] ^= 0xff;
+    pair_init(&a, SEC_AUTH_NONE, SEC_ENCR_AES_CCM_8, key35, 19);
+    pair_init(&b, SEC_AUTH_NONE, SEC_ENCR_AES_CCM_8, key_b, 19);
+    for (int i = 0; i < 3; i++) {
+        ssize_t n = sec_seal(&a.tx, payload, 8, frame, sizeof frame);
+        cr_assert_eq(sec_open(&a.rx, frame, (size_t)n, out, sizeof out), 8);
+        cr_assert_eq(sec_open(&b.rx, frame, (size_t)n, out, sizeof out),
+                     -EBADMSG, "b's key does not open a's frame");
+        cr_assert(sec__ctx_of(SEC_SLOT_CCM_ENC, a.tx.send->owner));
+        n = sec_seal(&b.tx, payload, 8, frame, sizeof frame);
+        cr_assert_eq(sec_open(&b.rx, frame, (size_t)n, out, sizeof out), 8);
+        cr_assert_null(sec__ctx_of(SEC_SLOT_CCM_ENC, a.tx.send->owner),
+                       "b took the slot: a is checked by its key again");
+        cr_assert_null(sec__ctx_of(SEC_SLOT_CCM_ENC, 0));
+    }
+    /* a's send half is replaced twice without sealing in between: the
+     * second replacement most likely gets the first half's memory, with a
+     * third key, while the thread's context was last keyed for that half. */
+    uint8_t key_c[35];
+    struct pair c;
+    struct sec_half *first = a.tx.send;
+    memcpy(key_c, key35, sizeof key_c);
+    key_c[1] ^= 0xff;
+    pair_init(&c, SEC_AUTH_NONE, SEC_ENCR_AES_CCM_8, key_c, 19);
+    cr_assert_eq(sec_set_send(&a.tx, 1, SEC_AUTH_NONE, SEC_ENCR_AES_CCM_8,
+                              key_b, 19), 0);
+    cr_assert_eq(sec_set_send(&a.tx, 1, SEC_AUTH_NONE, SEC_ENCR_AES_CCM_8,
+                              key_c, 19), 0);
+    cr_assert_neq(a.tx.send->owner, b.tx.send->owner);
+    cr_assert_neq(a.tx.send->owner, c.tx.send->owner);
+    cr_log_info("memory %s reused", a.tx.send == first ? "was" : "was not");
+    ssize_t n = sec_seal(&a.tx, payload, 8, frame, sizeof frame);
+    cr_assert_eq(sec_open(&a.rx, frame, (size_t)n, out, sizeof out), -EBADMSG);
+    cr_assert_eq(sec_open(&c.rx, frame, (size_t)n, out, sizeof out), 8);
+    pair_clear(&c);
+    pair_clear(&a);
+    pair_clear(&b);
+}
+
 Test(rpc_sec, rekey_keeps_sequence_and_window)
 {
     struct pair p;
