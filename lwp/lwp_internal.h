@@ -71,6 +71,7 @@ enum lwp_state {
 #define LWP_XF_JOINING 0x10 /* is in LWP_WaitExit itself */
 #define LWP_XF_SHARED 0x20  /* LWP_CREATE_SHARED_STACK (lwp_shared.c) */
 #define LWP_XF_UNDO 0x40    /* in a module's wait: pcb.undo if it ends */
+#define LWP_XF_STAMPED 0x80 /* last_ready may be set (run_wait_threshold) */
 /* What a recycled LWP keeps. */
 #define LWP_XF_KEPT (LWP_XF_JOINABLE | LWP_XF_JOINERS | LWP_XF_SHARED)
 
@@ -137,7 +138,9 @@ struct lwp_pcb {
     size_t stack_size;
     unsigned int vg_id;          /* valgrind stack id */
     void *topstack;              /* SP at the last switch (ucontext) */
-    struct timeval last_ready;   /* for run_wait_threshold */
+    struct timeval last_ready;   /* for run_wait_threshold: set only with
+                                  * LWP_XF_STAMPED, so a block need not
+                                  * touch this line to clear it */
     int pre_level;               /* 0: preemptible (PRE_PreemptMe); >0: not */
     uint8_t counted;             /* stack kept for LWP_StackUsed */
     uint8_t error;               /* lwp_geterr(): an LE_* code */

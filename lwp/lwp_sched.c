@@ -25,6 +25,7 @@ static int thresholds_set(const struct timeval *tv)
 void lwp__note_ready(struct lwp_pcb *p)
 {
     FT_GetTimeOfDay(&p->last_ready, NULL);
+    p->xflags |= LWP_XF_STAMPED;
 }
 
 /* ---- Work-time and run-wait reports (Coda's format) ---- */
@@ -80,6 +81,7 @@ static void check_run_wait(struct lwp_pcb *next)
     if (waited > threshold_usec(&run_wait_threshold))
         report(&now, next, "run-wait too long", waited);
     timerclear(&next->last_ready);
+    next->xflags &= (uint8_t)~LWP_XF_STAMPED;
 }
 
 static void trace_queues(struct lwp_runtime *rt, struct lwp_pcb *next)

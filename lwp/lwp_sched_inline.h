@@ -219,7 +219,14 @@ lwp__block_inline(struct lwp_runtime *rt, int ret)
 
     cur->state = LWP_ST_WAITING;
     lwp__runq_remove(rt, cur);
-    timerclear(&cur->last_ready);
+    /* A stamp its dispatch did not read (the threshold was cleared in
+     * between) must not be taken for a later one. Tested by the flag in
+     * the PCB's first line: with many LWPs, the stamp's line is a cache
+     * miss at every block. */
+    if (lwp_unlikely(cur->xflags & LWP_XF_STAMPED)) {
+        timerclear(&cur->last_ready);
+        cur->xflags &= (uint8_t)~LWP_XF_STAMPED;
+    }
     return lwp__schedule(rt, cur, ret);
 }
 

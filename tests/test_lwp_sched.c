@@ -228,6 +228,43 @@ Test(lwp_sched, too_much_cpu_is_reported, .init = lwpt_setup,
     cr_assert_not_null(strstr(buf, "took too much cpu"));
 }
 
+static int stamp_ev, stamp_runs;
+
+static void wait_again(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        LWP_WaitProcess(&stamp_ev);
+        stamp_runs++;
+    }
+}
+
+/* A run-wait stamp taken while run_wait_threshold was set but never read
+ * (the threshold was cleared before the LWP ran) is dropped when the LWP
+ * blocks: it is not reported much later, when the threshold is set again
+ * and the LWP became runnable without a stamp. */
+Test(lwp_sched, a_stale_run_wait_stamp_is_not_reported,
+     .init = lwpt_setup, .fini = lwpt_teardown)
+{
+    cr_redirect_stderr();
+    lwpt_spawn(wait_again, LWP_NORMAL_PRIORITY, NULL, "stale");
+    run_wait_threshold.tv_usec = 20000;
+    LWP_NoYieldSignal(&stamp_ev); /* stamped */
+    timerclear(&run_wait_threshold);
+    LWP_DispatchProcess(); /* runs with the stamp unread, blocks again */
+    cr_assert_eq(stamp_runs, 1);
+    lwpt_spin_ms(60);
+    LWP_NoYieldSignal(&stamp_ev); /* runnable, no stamp */
+    run_wait_threshold.tv_usec = 20000;
+    LWP_DispatchProcess(); /* checked: only a stale stamp is 60 ms old */
+    timerclear(&run_wait_threshold);
+    cr_assert_eq(stamp_runs, 2);
+    fflush(stderr);
+    char buf[4096];
+    lwpt_slurp(cr_get_redirected_stderr(), buf, sizeof(buf));
+    cr_assert_null(strstr(buf, "run-wait too long"), "got: %s", buf);
+}
+
 Test(lwp_sched, run_wait_too_long_is_reported, .init = lwpt_setup,
      .fini = lwpt_teardown)
 {
