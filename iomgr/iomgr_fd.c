@@ -262,6 +262,10 @@ static void mark_dirty(struct iomgr *m, struct iomgr_fd *s)
  * kernel even if the events are unchanged; otherwise it does only if they
  * changed (which also finds a file swapped under the number). */
 static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s);
+static inline __attribute__((always_inline)) int
+mark_unsure_inline(struct iomgr *m, struct iomgr_fd *s);
+static __attribute__((noinline)) void mark_unsure_slow(struct iomgr *m,
+                                                      struct iomgr_fd *s);
 
 static void arm(struct iomgr *m, struct iomgr_fd *s, int events, int fresh)
 {
@@ -321,18 +325,51 @@ int iomgr__nfds_bound(struct iomgr *m, int nfds)
     return m->fd_bound;
 }
 
-/* Returns 0, ENOMEM, or EBADF for a number that cannot be open (checked
- * before any memory is spent on it: libev sizes its arrays by fd). */
-int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
+/* attach's rare paths, each out of line and reached by a tail call, so
+ * the usual path (a connection's LWP waiting again on its fd) calls
+ * nothing and saves no registers. */
+static __attribute__((noinline)) int attach_arm(struct iomgr *m,
+                                               struct iomgr_watch *w,
+                                               struct iomgr_fd *s, int need,
+                                               int was_idle, int owner)
+{
+    arm(m, s, need, was_idle);
+    s->owner = owner;
+    s->hint = w->req->pcb;
+    return 0;
+}
+
+static __attribute__((noinline)) int mark_unsure_then_0(struct iomgr *m,
+                                                       struct iomgr_fd *s)
+{
+    mark_unsure_slow(m, s);
+    return 0;
+}
+
+static int attach_to(struct iomgr *m, struct iomgr_watch *w,
+                     struct iomgr_fd *s, int owner);
+
+/* The fd above what was seen open, or its slot not made yet. */
+static __attribute__((noinline)) int attach_new(struct iomgr *m,
+                                               struct iomgr_watch *w,
+                                               int owner)
 {
     struct iomgr_fd *s;
-    int was_idle, armed, need;
 
     if (!iomgr__fd_may_exist(m, w->fd))
         return EBADF;
     s = slot_of(m, w->fd);
     if (!s)
         return ENOMEM;
+    return attach_to(m, w, s, owner);
+}
+
+static inline __attribute__((always_inline)) int
+attach_to(struct iomgr *m, struct iomgr_watch *w, struct iomgr_fd *s,
+          int owner)
+{
+    int was_idle, armed, need;
+
     if (s->idle_at)
         list_clear(&m->idle, &s->idle_at);
     was_idle = s->head == NULL;
@@ -348,16 +385,25 @@ int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
     if (w->want & IOMGR_WRITE)
         s->nwrite++;
     need = events_of(s);
-    if (need == armed && (!was_idle || s->owner == owner)) {
-        /* Still armed as needed, for others or lingering after this very
-         * LWP's last wait: no system call, but the file may be new. */
-        mark_unsure(m, s);
+    if (need != armed || (was_idle && s->owner != owner))
+        return attach_arm(m, w, s, need, was_idle, owner);
+    /* Still armed as needed, for others or lingering after this very
+     * LWP's last wait: no system call, but the file may be new. */
+    if (mark_unsure_inline(m, s))
         return 0;
-    }
-    arm(m, s, need, was_idle);
-    s->owner = owner;
-    s->hint = w->req->pcb;
-    return 0;
+    return mark_unsure_then_0(m, s);
+}
+
+/* Returns 0, ENOMEM, or EBADF for a number that cannot be open (checked
+ * before any memory is spent on it: libev sizes its arrays by fd). */
+int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
+{
+    unsigned int fd = (unsigned int)w->fd, c = fd / IOMGR_FD_CHUNK;
+
+    if (lwp_likely(w->fd < m->fd_bound && c < (unsigned int)m->nfdchunks &&
+                   m->fdchunks[c]))
+        return attach_to(m, w, &m->fdchunks[c][fd % IOMGR_FD_CHUNK], owner);
+    return attach_new(m, w, owner);
 }
 
 void iomgr__detach(struct iomgr *m, struct iomgr_watch *w)
@@ -481,10 +527,9 @@ static void schedule(struct iomgr *m, unsigned int ticks)
     (void)iomgr__tmr_start(m, &m->verify, ticks * IOMGR_VERIFY_SECONDS);
 }
 
-static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
+static __attribute__((noinline)) void mark_unsure_slow(struct iomgr *m,
+                                                      struct iomgr_fd *s)
 {
-    if (!m->registers || (s->unsure && s->unsure_at < SLOW(1)))
-        return; /* nothing registered, or due at the next tick already */
     sure(m, s); /* back from a back-off level: checked soon again */
     if (push_unsure(m, LEVEL0(m->vtick), s) != 0) {
         arm(m, s, armed_events(s), 1); /* out of memory: pay the call */
@@ -504,6 +549,37 @@ static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
     } else if (m->vnext != m->vtick + 1) {
         schedule(m, 1);
     }
+}
+
+/* Due at the next tick with the others, on the loop's verify timer, which
+ * runs for the next tick already: the usual case of a connection's LWP
+ * waiting again, kept inline (a push and a count). 1 if s is taken care
+ * of; 0 if mark_unsure_slow has to. */
+static inline __attribute__((always_inline)) int
+mark_unsure_inline(struct iomgr *m, struct iomgr_fd *s)
+{
+    int at = LEVEL0(m->vtick);
+    struct iomgr_slot_list *l = &m->unsure[at];
+
+    if (!m->registers || (s->unsure && s->unsure_at < SLOW(1)))
+        return 1; /* nothing registered, or due at the next tick already */
+    if (lwp_likely(!s->unsure && l->n < l->cap &&
+                   iomgr__tmr_active(&m->verify) &&
+                   m->vnext == m->vtick + 1)) {
+        l->e[l->n++] = s;
+        l->live++;
+        s->unsure = l->n;
+        s->unsure_at = at;
+        m->activity++;
+        return 1;
+    }
+    return 0;
+}
+
+static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
+{
+    if (!mark_unsure_inline(m, s))
+        mark_unsure_slow(m, s);
 }
 
 /* Queues the valid entries of list `at` for the poll (their slots are

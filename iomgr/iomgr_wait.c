@@ -228,6 +228,11 @@ static inline __attribute__((always_inline)) void fetch_frames_above(void)
 {
     const char *f = __builtin_frame_address(0);
 
+    /* A prefetch has no effects the compiler must keep in place, and GCC
+     * hoisted these above the switch, where the lines are still hot: the
+     * address now comes out of a barrier the call cannot pass. */
+    __asm__ volatile("" : "+r"(f) : : "memory");
+
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++)
         __builtin_prefetch(f + 64 * i, 1);
