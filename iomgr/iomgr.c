@@ -23,26 +23,6 @@ _Atomic(struct iomgr *) iomgr__mgr;
 
 static struct iomgr the_mgr;
 
-void iomgr__finish(struct iomgr *m, struct iomgr_req *r, enum iomgr_state st,
-                   int err)
-{
-    struct lwp_pcb *p = r->pcb;
-
-    if (r->state != IOMGR_WAITING)
-        return;
-    r->state = st;
-    r->err = err;
-    /* As LWP_QSignal would; an LWP already woken by a user's QSignal
-     * finds the outcome when it runs. */
-    if (p->qwaiting && ++p->qpending == 0) {
-        lwp__make_runnable(lwp__rt, p);
-        m->woken++;
-        /* The switch to it will read its saved frame: fetch it now, while
-         * the loop has other wake-ups to do. */
-        __builtin_prefetch(lwp__last_sp(p));
-    }
-}
-
 /* FastTime's approximate clock follows the loop's idea of now. */
 static void note_loop_time(struct iomgr *m)
 {

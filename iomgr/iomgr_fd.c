@@ -79,16 +79,6 @@ int iomgr__is_closed(int fd)
     return closed;
 }
 
-static int events_of(const struct iomgr_fd *s)
-{
-    return (s->nread ? EV_READ : 0) | (s->nwrite ? EV_WRITE : 0);
-}
-
-static int armed_events(const struct iomgr_fd *s)
-{
-    return ev_is_active(&s->io) ? s->io.events & (EV_READ | EV_WRITE) : 0;
-}
-
 static void fail_waiters(struct iomgr *m, struct iomgr_fd *s, int err)
 {
     for (struct iomgr_watch *w = s->head; w; w = w->next)
@@ -291,7 +281,7 @@ static void arm(struct iomgr *m, struct iomgr_fd *s, int events, int fresh)
 
 void iomgr__rearm(struct iomgr *m, struct iomgr_fd *s)
 {
-    arm(m, s, events_of(s), 1);
+    arm(m, s, iomgr__events_of(s), 1);
 }
 
 int iomgr__fd_may_exist(struct iomgr *m, int fd)
@@ -373,7 +363,7 @@ attach_to(struct iomgr *m, struct iomgr_watch *w, struct iomgr_fd *s,
     if (s->idle_at)
         list_clear(&m->idle, &s->idle_at);
     was_idle = s->head == NULL;
-    armed = armed_events(s);
+    armed = iomgr__armed_events(s);
     w->slot = s;
     w->prev = NULL;
     w->next = s->head;
@@ -384,7 +374,7 @@ attach_to(struct iomgr *m, struct iomgr_watch *w, struct iomgr_fd *s,
         s->nread++;
     if (w->want & IOMGR_WRITE)
         s->nwrite++;
-    need = events_of(s);
+    need = iomgr__events_of(s);
     if (need != armed || (was_idle && s->owner != owner))
         return attach_arm(m, w, s, need, was_idle, owner);
     /* Still armed as needed, for others or lingering after this very
@@ -406,29 +396,13 @@ int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
     return attach_new(m, w, owner);
 }
 
-void iomgr__detach(struct iomgr *m, struct iomgr_watch *w)
+void iomgr__detach_rest(struct iomgr *m, struct iomgr_fd *s)
 {
-    struct iomgr_fd *s = w->slot;
-
-    if (!s)
-        return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    if (w->want & IOMGR_READ)
-        s->nread--;
-    if (w->want & IOMGR_WRITE)
-        s->nwrite--;
-    w->slot = NULL;
-    if (!s->head) {
-        if (ev_is_active(&s->io) && !s->idle_at &&
-            list_push(&m->idle, s, &s->idle_at) != 0)
-            stop_slot(m, s); /* out of memory: no lingering */
-    } else if (events_of(s) != armed_events(s)) {
-        arm(m, s, events_of(s), 0); /* never armed for what nobody wants */
+    if (s->head) {
+        /* never armed for what nobody wants */
+        arm(m, s, iomgr__events_of(s), 0);
+    } else if (list_push(&m->idle, s, &s->idle_at) != 0) {
+        stop_slot(m, s); /* out of memory: no lingering */
     }
 }
 
@@ -532,7 +506,7 @@ static __attribute__((noinline)) void mark_unsure_slow(struct iomgr *m,
 {
     sure(m, s); /* back from a back-off level: checked soon again */
     if (push_unsure(m, LEVEL0(m->vtick), s) != 0) {
-        arm(m, s, armed_events(s), 1); /* out of memory: pay the call */
+        arm(m, s, iomgr__armed_events(s), 1); /* out of memory: pay the call */
         return;
     }
     m->activity++;
@@ -598,7 +572,7 @@ static int queue_list(struct iomgr *m, int at, int n)
         if (iomgr__check_room(m, n) != 0)
             continue; /* out of memory: left to the sweep */
         s->unsure_at = at; /* where it was, until resolved */
-        iomgr__check_set(m, n++, s->io.fd, armed_events(s), s);
+        iomgr__check_set(m, n++, s->io.fd, iomgr__armed_events(s), s);
     }
     l->n = 0;
     return n;
@@ -618,7 +592,7 @@ static int resolve(struct iomgr *m, struct iomgr_fd *s, int revents)
         return 1;
     }
     if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) {
-        arm(m, s, armed_events(s), 1); /* the kernel missed it */
+        arm(m, s, iomgr__armed_events(s), 1); /* the kernel missed it */
         return 1;
     }
     if (level < IOMGR_VERIFY_LEVELS) {
@@ -688,10 +662,10 @@ void iomgr__note_pass(struct iomgr *m, double now)
 /* Under load: fds fired less than the largest slack ago, and since the
  * start of the tick period before the current one many watchers were
  * marked (a server's connections waiting again) or many passes had I/O
- * (one socket answered over and over: an RPC listener). Only then may the ticks wait
- * for passes. Otherwise (a reconnecting client of a quiet select loop, an
- * iterative server) the loop is woken for each tick on time, and sees a
- * reused number within about 2 ms. */
+ * (one socket answered over and over: an RPC listener). Only then may
+ * the ticks wait for passes. Otherwise (a reconnecting client of a quiet
+ * select loop, an iterative server) the loop is woken for each tick on
+ * time, and sees a reused number within about 2 ms. */
 void iomgr__verify_slack(struct iomgr *m)
 {
     /* The marks still unsure are among the two periods' counted here. */

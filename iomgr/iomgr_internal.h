@@ -254,9 +254,26 @@ void iomgr__run_hooks(struct iomgr *m);
 
 /* ---- iomgr.c ---- */
 /* The request is over: record why and make its LWP runnable. Only the
- * first outcome counts. */
-void iomgr__finish(struct iomgr *m, struct iomgr_req *r, enum iomgr_state st,
-                   int err);
+ * first outcome counts. Inline: every fd that fires ends here. */
+static inline void iomgr__finish(struct iomgr *m, struct iomgr_req *r,
+                                 enum iomgr_state st, int err)
+{
+    struct lwp_pcb *p = r->pcb;
+
+    if (r->state != IOMGR_WAITING)
+        return;
+    r->state = st;
+    r->err = err;
+    /* As LWP_QSignal would; an LWP already woken by a user's QSignal
+     * finds the outcome when it runs. */
+    if (p->qwaiting && ++p->qpending == 0) {
+        lwp__make_runnable(lwp__rt, p);
+        m->woken++;
+        /* The switch to it will read its saved frame: fetch it now, while
+         * the loop has other wake-ups to do. */
+        __builtin_prefetch(lwp__last_sp(p));
+    }
+}
 /* Cancel p's select, if any (p is being destroyed: no wake-up). */
 void iomgr__forget(struct iomgr *m, struct lwp_pcb *p);
 /* Something was registered (a wait, a Unix signal): a parked manager
@@ -274,7 +291,58 @@ void iomgr__run_softsigs(struct iomgr *m);
 /* Add w to the waiters of w->fd (arming its watcher as needed); 0, ENOMEM,
  * or EBADF for a number that cannot be open. */
 int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner);
-void iomgr__detach(struct iomgr *m, struct iomgr_watch *w);
+
+/* The events s's waiters want, and those its watcher is armed for. */
+static inline int iomgr__events_of(const struct iomgr_fd *s)
+{
+    return (s->nread ? EV_READ : 0) | (s->nwrite ? EV_WRITE : 0);
+}
+
+static inline int iomgr__armed_events(const struct iomgr_fd *s)
+{
+    return ev_is_active(&s->io) ? s->io.events & (EV_READ | EV_WRITE) : 0;
+}
+
+/* detach's rare ends: re-arm s for fewer events, or linger it on an idle
+ * list that has to grow. */
+void iomgr__detach_rest(struct iomgr *m, struct iomgr_fd *s);
+
+/* Take w off its fd's waiters. The last one's watcher stays armed until
+ * the next pass (on m->idle), so the same LWP waiting again before then
+ * costs no system call. Inline: every wake-up ends here. */
+static inline void iomgr__detach(struct iomgr *m, struct iomgr_watch *w)
+{
+    struct iomgr_fd *s = w->slot;
+    struct iomgr_slot_list *l = &m->idle;
+
+    if (!s)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    if (w->want & IOMGR_READ)
+        s->nread--;
+    if (w->want & IOMGR_WRITE)
+        s->nwrite--;
+    w->slot = NULL;
+    if (s->head) {
+        if (iomgr__events_of(s) != iomgr__armed_events(s))
+            iomgr__detach_rest(m, s);
+        return;
+    }
+    if (!ev_is_active(&s->io) || s->idle_at)
+        return;
+    if (__builtin_expect(l->n < l->cap, 1)) {
+        l->e[l->n++] = s;
+        l->live++;
+        s->idle_at = l->n;
+        return;
+    }
+    iomgr__detach_rest(m, s);
+}
 /* Before each loop pass: disarm idle watchers, and check the fds of the
  * watchers armed since the last pass (libev asserts on a closed fd). */
 void iomgr__before_pass(struct iomgr *m);

@@ -12,9 +12,10 @@
  * never by who asked, so a freed and reused half can never be served a
  * stale key. The one shortcut: a slot remembers the owner number of its
  * last user, numbers are never reused, and any re-key or drop clears it,
- * so the same half asking again is served on one comparison. sec__ctx_forget() drops a schedule whose key is being wiped,
- * so no key outlives its SA in a cached context either. The contexts of
- * a thread are freed when it exits (pthread key destructor).
+ * so the same half asking again is served on one comparison.
+ * sec__ctx_forget() drops a schedule whose key is being wiped, so no key
+ * outlives its SA in a cached context either. The contexts of a thread
+ * are freed when it exits (pthread key destructor).
  */
 #include "sec_internal.h"
 
