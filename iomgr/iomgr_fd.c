@@ -105,9 +105,7 @@ static inline int list_push(struct iomgr_slot_list *l, struct iomgr_fd *s,
 {
     if (l->n == l->cap && list_grow(l) != 0)
         return -1;
-    l->e[l->n++] = s;
-    l->live++;
-    *at = l->n;
+    iomgr__list_put(l, s, at);
     return 0;
 }
 
@@ -229,14 +227,22 @@ static __attribute__((noinline)) struct iomgr_fd *slot_new(struct iomgr *m,
     return &m->fdchunks[c][fd % IOMGR_FD_CHUNK];
 }
 
-/* The slot of fd (>= 0), made on first use; NULL out of memory. */
-static inline struct iomgr_fd *slot_of(struct iomgr *m, int fd)
+/* The slot of fd (>= 0) if its chunk exists, else NULL. */
+static inline struct iomgr_fd *slot_at(const struct iomgr *m, int fd)
 {
     unsigned int c = (unsigned int)fd / IOMGR_FD_CHUNK;
 
     if (lwp_likely(c < (unsigned int)m->nfdchunks && m->fdchunks[c]))
         return &m->fdchunks[c][(unsigned int)fd % IOMGR_FD_CHUNK];
-    return slot_new(m, fd);
+    return NULL;
+}
+
+/* The slot of fd (>= 0), made on first use; NULL out of memory. */
+static inline struct iomgr_fd *slot_of(struct iomgr *m, int fd)
+{
+    struct iomgr_fd *s = slot_at(m, fd);
+
+    return lwp_likely(s != NULL) ? s : slot_new(m, fd);
 }
 
 static void mark_dirty(struct iomgr *m, struct iomgr_fd *s)
@@ -254,8 +260,8 @@ static void mark_dirty(struct iomgr *m, struct iomgr_fd *s)
 static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s);
 static inline __attribute__((always_inline)) int
 mark_unsure_inline(struct iomgr *m, struct iomgr_fd *s);
-static __attribute__((noinline)) void mark_unsure_slow(struct iomgr *m,
-                                                      struct iomgr_fd *s);
+static __attribute__((noinline)) int mark_unsure_slow(struct iomgr *m,
+                                                     struct iomgr_fd *s);
 
 static void arm(struct iomgr *m, struct iomgr_fd *s, int events, int fresh)
 {
@@ -329,31 +335,6 @@ static __attribute__((noinline)) int attach_arm(struct iomgr *m,
     return 0;
 }
 
-static __attribute__((noinline)) int mark_unsure_then_0(struct iomgr *m,
-                                                       struct iomgr_fd *s)
-{
-    mark_unsure_slow(m, s);
-    return 0;
-}
-
-static int attach_to(struct iomgr *m, struct iomgr_watch *w,
-                     struct iomgr_fd *s, int owner);
-
-/* The fd above what was seen open, or its slot not made yet. */
-static __attribute__((noinline)) int attach_new(struct iomgr *m,
-                                               struct iomgr_watch *w,
-                                               int owner)
-{
-    struct iomgr_fd *s;
-
-    if (!iomgr__fd_may_exist(m, w->fd))
-        return EBADF;
-    s = slot_of(m, w->fd);
-    if (!s)
-        return ENOMEM;
-    return attach_to(m, w, s, owner);
-}
-
 static inline __attribute__((always_inline)) int
 attach_to(struct iomgr *m, struct iomgr_watch *w, struct iomgr_fd *s,
           int owner)
@@ -379,21 +360,32 @@ attach_to(struct iomgr *m, struct iomgr_watch *w, struct iomgr_fd *s,
         return attach_arm(m, w, s, need, was_idle, owner);
     /* Still armed as needed, for others or lingering after this very
      * LWP's last wait: no system call, but the file may be new. */
-    if (mark_unsure_inline(m, s))
-        return 0;
-    return mark_unsure_then_0(m, s);
+    return mark_unsure_inline(m, s) ? 0 : mark_unsure_slow(m, s);
+}
+
+/* The fd above what was seen open, or its slot not made yet. */
+static __attribute__((noinline)) int attach_new(struct iomgr *m,
+                                               struct iomgr_watch *w,
+                                               int owner)
+{
+    struct iomgr_fd *s;
+
+    if (!iomgr__fd_may_exist(m, w->fd))
+        return EBADF;
+    s = slot_of(m, w->fd);
+    if (!s)
+        return ENOMEM;
+    return attach_to(m, w, s, owner);
 }
 
 /* Returns 0, ENOMEM, or EBADF for a number that cannot be open (checked
  * before any memory is spent on it: libev sizes its arrays by fd). */
 int iomgr__attach(struct iomgr *m, struct iomgr_watch *w, int owner)
 {
-    unsigned int fd = (unsigned int)w->fd, c = fd / IOMGR_FD_CHUNK;
+    struct iomgr_fd *s = w->fd < m->fd_bound ? slot_at(m, w->fd) : NULL;
 
-    if (lwp_likely(w->fd < m->fd_bound && c < (unsigned int)m->nfdchunks &&
-                   m->fdchunks[c]))
-        return attach_to(m, w, &m->fdchunks[c][fd % IOMGR_FD_CHUNK], owner);
-    return attach_new(m, w, owner);
+    return lwp_likely(s != NULL) ? attach_to(m, w, s, owner)
+                                 : attach_new(m, w, owner);
 }
 
 void iomgr__detach_rest(struct iomgr *m, struct iomgr_fd *s)
@@ -501,13 +493,14 @@ static void schedule(struct iomgr *m, unsigned int ticks)
     (void)iomgr__tmr_start(m, &m->verify, ticks * IOMGR_VERIFY_SECONDS);
 }
 
-static __attribute__((noinline)) void mark_unsure_slow(struct iomgr *m,
-                                                      struct iomgr_fd *s)
+/* Returns 0, so that attach can end in a tail call to it. */
+static __attribute__((noinline)) int mark_unsure_slow(struct iomgr *m,
+                                                     struct iomgr_fd *s)
 {
     sure(m, s); /* back from a back-off level: checked soon again */
     if (push_unsure(m, LEVEL0(m->vtick), s) != 0) {
         arm(m, s, iomgr__armed_events(s), 1); /* out of memory: pay the call */
-        return;
+        return 0;
     }
     m->activity++;
     if (!iomgr__tmr_active(&m->verify)) {
@@ -523,6 +516,7 @@ static __attribute__((noinline)) void mark_unsure_slow(struct iomgr *m,
     } else if (m->vnext != m->vtick + 1) {
         schedule(m, 1);
     }
+    return 0;
 }
 
 /* Due at the next tick with the others, on the loop's verify timer, which
@@ -540,9 +534,7 @@ mark_unsure_inline(struct iomgr *m, struct iomgr_fd *s)
     if (lwp_likely(!s->unsure && l->n < l->cap &&
                    iomgr__tmr_active(&m->verify) &&
                    m->vnext == m->vtick + 1)) {
-        l->e[l->n++] = s;
-        l->live++;
-        s->unsure = l->n;
+        iomgr__list_put(l, s, &s->unsure);
         s->unsure_at = at;
         m->activity++;
         return 1;
@@ -553,7 +545,7 @@ mark_unsure_inline(struct iomgr *m, struct iomgr_fd *s)
 static inline void mark_unsure(struct iomgr *m, struct iomgr_fd *s)
 {
     if (!mark_unsure_inline(m, s))
-        mark_unsure_slow(m, s);
+        (void)mark_unsure_slow(m, s);
 }
 
 /* Queues the valid entries of list `at` for the poll (their slots are

@@ -303,6 +303,17 @@ static inline int iomgr__armed_events(const struct iomgr_fd *s)
     return ev_is_active(&s->io) ? s->io.events & (EV_READ | EV_WRITE) : 0;
 }
 
+/* Appends s to l, which has room; *at (a field of s) becomes 1 + its
+ * index. Every push onto a slot list ends here (list_push grows l first
+ * when it must). */
+static inline void iomgr__list_put(struct iomgr_slot_list *l,
+                                   struct iomgr_fd *s, int *at)
+{
+    l->e[l->n++] = s;
+    l->live++;
+    *at = l->n;
+}
+
 /* detach's rare ends: re-arm s for fewer events, or linger it on an idle
  * list that has to grow. */
 void iomgr__detach_rest(struct iomgr *m, struct iomgr_fd *s);
@@ -336,9 +347,7 @@ static inline void iomgr__detach(struct iomgr *m, struct iomgr_watch *w)
     if (!ev_is_active(&s->io) || s->idle_at)
         return;
     if (__builtin_expect(l->n < l->cap, 1)) {
-        l->e[l->n++] = s;
-        l->live++;
-        s->idle_at = l->n;
+        iomgr__list_put(l, s, &s->idle_at);
         return;
     }
     iomgr__detach_rest(m, s);

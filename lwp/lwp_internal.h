@@ -416,6 +416,13 @@ static inline int lwp__events_needed(const struct lwp_pcb *p)
     return p->xflags & LWP_XF_SUSP ? p->waitcnt - LWP_SUSP_BIAS : p->waitcnt;
 }
 
+/* p's run-wait stamp (lwp__note_ready), read or not, is over. */
+static inline void lwp__unstamp(struct lwp_pcb *p)
+{
+    timerclear(&p->last_ready);
+    p->xflags &= (uint8_t)~LWP_XF_STAMPED;
+}
+
 /* p stops waiting and joins the tail of its run queue. */
 static inline void lwp__make_runnable(struct lwp_runtime *rt,
                                       struct lwp_pcb *p)
@@ -485,7 +492,7 @@ static inline void lwp__pcb_new_run(struct lwp_pcb *p)
     p->eventcnt = 0;
     p->wakevent = 0;
     p->topstack = NULL;
-    timerclear(&p->last_ready);
+    lwp__unstamp(p);
     p->nrocks = 0;
     p->pre_level = 1; /* not preemptible until PRE_PreemptMe */
     p->io_req = NULL;

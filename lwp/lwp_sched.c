@@ -80,8 +80,7 @@ static void check_run_wait(struct lwp_pcb *next)
     waited = usec_between(&next->last_ready, &now);
     if (waited > threshold_usec(&run_wait_threshold))
         report(&now, next, "run-wait too long", waited);
-    timerclear(&next->last_ready);
-    next->xflags &= (uint8_t)~LWP_XF_STAMPED;
+    lwp__unstamp(next);
 }
 
 static void trace_queues(struct lwp_runtime *rt, struct lwp_pcb *next)

@@ -223,10 +223,8 @@ lwp__block_inline(struct lwp_runtime *rt, int ret)
      * between) must not be taken for a later one. Tested by the flag in
      * the PCB's first line: with many LWPs, the stamp's line is a cache
      * miss at every block. */
-    if (lwp_unlikely(cur->xflags & LWP_XF_STAMPED)) {
-        timerclear(&cur->last_ready);
-        cur->xflags &= (uint8_t)~LWP_XF_STAMPED;
-    }
+    if (lwp_unlikely(cur->xflags & LWP_XF_STAMPED))
+        lwp__unstamp(cur);
     return lwp__schedule(rt, cur, ret);
 }
 

@@ -51,7 +51,7 @@
 #define RPC_DELACK_US 100000u      /* unsolicited BUSY after 100 ms */
 #define RPC_RECV_BATCH 16          /* datagrams per recvmmsg */
 /* A socket whose recvmmsg found one datagram this many times in a row is
- * read by recvmsg, sampled again by recvmmsg every RPC_RX_SINGLE_RUN + 1
+ * read by recvfrom, sampled again by recvmmsg every RPC_RX_SINGLE_RUN + 1
  * wake-ups (listener.c). */
 #define RPC_RX_ONES_TO_SINGLE 4
 #define RPC_RX_SINGLE_RUN 15
@@ -215,7 +215,7 @@ struct rpc_instance {
     struct mmsghdr *rmsg;       /* [RPC_RECV_BATCH], set up once (listener.c) */
     struct rpc_rx_mode {        /* how each socket is read (listener.c) */
         unsigned ones;          /* batches of one in a row */
-        unsigned single_left;   /* recvmsg wake-ups before a sample */
+        unsigned single_left;   /* recvfrom wake-ups before a sample */
     } rx4, rx6;
     uint8_t pbuf[SEC_MAX_FRAME];
     struct rpc_sendq sendq;

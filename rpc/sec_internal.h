@@ -54,9 +54,9 @@ enum sec_slot_id {
 /* The calling thread's context for slot id, keyed with cipher c (CCM:
  * tag_len = M, nonce length 11; otherwise tag_len 0 and no padding) and
  * key, on behalf of owner (sec__ctx_owner_new; 0: none). Re-keys only if
- * the slot holds another key. The context stays the
- * thread's: use it before the next sec__ctx call for the same slot. NULL
- * on allocation or OpenSSL failure. */
+ * the slot holds another key. The context stays the thread's: use it
+ * before the next sec__ctx call for the same slot. NULL on allocation or
+ * OpenSSL failure. */
 EVP_CIPHER_CTX *sec__ctx(enum sec_slot_id id, uint64_t owner,
                          const EVP_CIPHER *c, int tag_len, const uint8_t *key,
                          size_t key_len);

@@ -104,10 +104,6 @@ static void count_sent(const struct mmsghdr *m, int n)
     }
 }
 
-/* Send m[0, n), all on fd. A datagram the kernel refuses is lost, as on
- * the wire: the retry schedule covers it. A segmented (GSO) message the
- * kernel refuses as such (no UDP GSO on this path) stops the run.
- * Returns how many messages were sent or skipped. */
 /* A lone message: sendto when it is one buffer with no control data,
  * which spares the kernel sendmsg's msghdr and iovec copies (0.1-0.2 us a
  * reply in bench_rpc at one connection), else sendmsg. */
@@ -119,6 +115,10 @@ static ssize_t send_one(int fd, const struct msghdr *h)
                : sendmsg(fd, h, 0);
 }
 
+/* Send m[0, n), all on fd. A datagram the kernel refuses is lost, as on
+ * the wire: the retry schedule covers it. A segmented (GSO) message the
+ * kernel refuses as such (no UDP GSO on this path) stops the run.
+ * Returns how many messages were sent or skipped. */
 static uint32_t send_msgs(int fd, struct mmsghdr *m, uint32_t n)
 {
     uint32_t done = 0;
