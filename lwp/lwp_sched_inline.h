@@ -138,6 +138,33 @@ lwp__next_runnable(const struct lwp_runtime *rt)
     return rt->runq[31 - __builtin_clz(rt->runmask)];
 }
 
+/* Lines of a suspended stack a resume touches first: the saved registers
+ * at its stack pointer, then the frames of the calls it returns through
+ * (IOMGR's wait and the caller's own locals: some 700 bytes). */
+#define LWP_FETCH_AHEAD_LINES 13
+
+/* With many LWPs, the one switched to resumes on a stack, and will check
+ * a magic word, that left the cache while it waited: each a miss taken
+ * in full at the switch (a dTLB miss too, one page per stack). So while
+ * `to` runs, fetch what the LWP after it in the run queue will touch, and
+ * the PCB of the one after that, whose fields the next switch reads here.
+ * Its own PCB was fetched one switch earlier, so nothing below waits for
+ * memory. A hint: the queue may change meanwhile, prefetches never fault. */
+static inline __attribute__((always_inline)) void
+lwp__fetch_ahead(const struct lwp_pcb *to)
+{
+    const struct lwp_pcb *n = to->next;
+    const char *sp = lwp__last_sp(n);
+
+    __builtin_prefetch(n->next);
+    __builtin_prefetch(n->canary);
+    if (sp) {
+#pragma GCC unroll 13
+        for (int i = 0; i < LWP_FETCH_AHEAD_LINES; i++)
+            __builtin_prefetch(sp + 64 * i, 1);
+    }
+}
+
 /* Switch to the chosen LWP unless it is `cur`; returns `ret` once `cur`
  * runs again. The dispatch is already counted. */
 static inline __attribute__((always_inline)) int
@@ -148,6 +175,7 @@ lwp__run_next(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret,
 
     if (next == cur)
         return ret;
+    lwp__fetch_ahead(next);
     return lwp__switch_to(rt, cur, next, ret, may_protect);
 }
 
