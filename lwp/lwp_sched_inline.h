@@ -147,15 +147,21 @@ lwp__next_runnable(const struct lwp_runtime *rt)
  * a magic word, that left the cache while it waited: each a miss taken
  * in full at the switch (a dTLB miss too, one page per stack). So while
  * `to` runs, fetch what the LWP after it in the run queue will touch, and
- * the PCB of the one after that, whose fields the next switch reads here.
- * Its own PCB was fetched one switch earlier, so nothing below waits for
- * memory. A hint: the queue may change meanwhile, prefetches never fault. */
+ * the PCB of the one after that, whose fields the next switch reads here:
+ * its own PCB was fetched one switch earlier, so nothing below waits for
+ * memory. Nothing to do when that LWP is the one running now or `to`
+ * itself: LWPs handing over to each other keep all of it in the cache,
+ * and the prefetches would cost them a quarter of a yield. A hint: the
+ * queue may change meanwhile, and prefetches never fault. */
 static inline __attribute__((always_inline)) void
-lwp__fetch_ahead(const struct lwp_pcb *to)
+lwp__fetch_ahead(const struct lwp_pcb *from, const struct lwp_pcb *to)
 {
     const struct lwp_pcb *n = to->next;
-    const char *sp = lwp__last_sp(n);
+    const char *sp;
 
+    if (n == from || n == to)
+        return;
+    sp = lwp__last_sp(n);
     __builtin_prefetch(n->next);
     __builtin_prefetch(n->canary);
     if (sp) {
@@ -175,7 +181,7 @@ lwp__run_next(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret,
 
     if (next == cur)
         return ret;
-    lwp__fetch_ahead(next);
+    lwp__fetch_ahead(cur, next);
     return lwp__switch_to(rt, cur, next, ret, may_protect);
 }
 
