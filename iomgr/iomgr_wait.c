@@ -221,10 +221,11 @@ static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
 /* A waiter resumes on a stack that, with many connections, left the cache
  * while it waited: the request, its callers' frames and the caller's own
  * locals, some 700 bytes above here, each line a miss on its own as the
- * calls return one by one. Asking for them all at once overlaps the
- * misses. (The 2% of server CPU once credited to this at 1,000
- * connections was measured while GCC had moved the prefetches before the
- * switch, where they did nothing: not a measurement of them.) */
+ * calls return one by one. The switch fetches them one LWP's run ahead
+ * (lwp__fetch_ahead), but not for an LWP made runnable after the switch
+ * into its predecessor: the first one woken by a loop pass, the only one
+ * at one connection. Asking for them all at once here overlaps those
+ * misses; for the others the lines are in the cache already. */
 static inline __attribute__((always_inline)) void fetch_frames_above(void)
 {
     const char *f = __builtin_frame_address(0);
@@ -234,9 +235,7 @@ static inline __attribute__((always_inline)) void fetch_frames_above(void)
      * address now comes out of a barrier the call cannot pass. */
     __asm__ volatile("" : "+r"(f) : : "memory");
 
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; i++)
-        __builtin_prefetch(f + 64 * i, 1);
+    lwp__prefetch_lines(f, 12);
 }
 
 /* Park the running LWP until r is finished, or a QSignal wakes it. */

@@ -164,11 +164,8 @@ lwp__fetch_ahead(const struct lwp_pcb *from, const struct lwp_pcb *to)
     sp = lwp__last_sp(n);
     __builtin_prefetch(n->next);
     __builtin_prefetch(n->canary);
-    if (sp) {
-#pragma GCC unroll 13
-        for (int i = 0; i < LWP_FETCH_AHEAD_LINES; i++)
-            __builtin_prefetch(sp + 64 * i, 1);
-    }
+    if (sp)
+        lwp__prefetch_lines(sp, LWP_FETCH_AHEAD_LINES);
 }
 
 /* Switch to the chosen LWP unless it is `cur`; returns `ret` once `cur`
