@@ -214,6 +214,9 @@ struct lwp_runtime {
     /* Non-zero while switches must take the slow path for a mode that
      * lasts (protected stacks, special contexts): one word to test. */
     int slow;
+    /* LWPs on unguarded arena stacks: while there are any, every switch
+     * reads the magic word of the LWP it leaves (lwp__stack_suspect). */
+    int watch_words;
     int ctx_lwps;                    /* LWPs with special contexts */
     struct lwp_pcb *zombie;          /* exited; reaped after the switch */
     int zombie_kept;                 /* ... then left a ZOMBIE, not freed */
@@ -555,7 +558,10 @@ void lwp__arena_put(struct lwp_arena *a, struct lwp_pooled *h);
 void lwp__arenas_term(struct lwp_runtime *rt);
 int lwp__overflow_init(struct lwp_runtime *rt);
 void lwp__overflow_term(struct lwp_runtime *rt);
-void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p);
+/* p's magic word is damaged: report it as lwp_overflowAction says and
+ * reset it. `when`: "" at a switch, else ", found when ..." */
+void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p,
+                         const char *when);
 /* Where the main LWP's magic word is to be: `word` (the library's own),
  * or a word of the heap (see lwp_overflow.c). */
 uint64_t *lwp__main_canary_at(struct lwp_runtime *rt, uint64_t *word);

@@ -113,10 +113,18 @@ static void apply_action(struct lwp_pcb *p, const char *how, size_t depth)
     }
 }
 
-void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p)
+void lwp__canary_damaged(struct lwp_runtime *rt, struct lwp_pcb *p,
+                         const char *when)
 {
+    char how[96];
+    size_t n = put_str(how, 0, sizeof(how),
+                       " (magic word at its low end damaged");
+
     (void)rt;
-    apply_action(p, " (magic word at its low end damaged)", 0);
+    n = put_str(how, n, sizeof(how), when);
+    n = put_str(how, n, sizeof(how), ")");
+    how[n] = '\0';
+    apply_action(p, how, 0);
     *p->canary = 0; /* report once, not at every switch */
 }
 

@@ -200,7 +200,7 @@ lwp__schedule_slow(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
         if (sp < (char *)cur->canary && cur != rt->main)
             lwp__sp_overflowed(rt, cur, sp);
         if (*cur->canary != 0)
-            lwp__canary_damaged(rt, cur);
+            lwp__canary_damaged(rt, cur, "");
     }
     if (!rt->runmask && rt->on_idle)
         rt->on_idle();

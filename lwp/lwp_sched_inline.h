@@ -143,9 +143,10 @@ lwp__next_runnable(const struct lwp_runtime *rt)
  * (IOMGR's wait and the caller's own locals: some 700 bytes). */
 #define LWP_FETCH_AHEAD_LINES 13
 
-/* With many LWPs, the one switched to resumes on a stack, and will check
- * a magic word, that left the cache while it waited: each a miss taken
- * in full at the switch (a dTLB miss too, one page per stack). So while
+/* With many LWPs, the one switched to resumes on a stack (and, while
+ * arena stacks are in use, will check a magic word at its other end) that
+ * left the cache while it waited: each a miss taken in full at the switch
+ * (a dTLB miss too, one page per stack). So while
  * `to` runs, fetch what the LWP after it in the run queue will touch, and
  * the PCB of the one after that, whose fields the next switch reads here:
  * its own PCB was fetched one switch earlier, so nothing below waits for
@@ -154,7 +155,8 @@ lwp__next_runnable(const struct lwp_runtime *rt)
  * and the prefetches would cost them a quarter of a yield. A hint: the
  * queue may change meanwhile, and prefetches never fault. */
 static inline __attribute__((always_inline)) void
-lwp__fetch_ahead(const struct lwp_pcb *from, const struct lwp_pcb *to)
+lwp__fetch_ahead(const struct lwp_runtime *rt, const struct lwp_pcb *from,
+                 const struct lwp_pcb *to)
 {
     const struct lwp_pcb *n = to->next;
     const char *sp;
@@ -163,7 +165,8 @@ lwp__fetch_ahead(const struct lwp_pcb *from, const struct lwp_pcb *to)
         return;
     sp = lwp__last_sp(n);
     __builtin_prefetch(n->next);
-    __builtin_prefetch(n->canary);
+    if (lwp_unlikely(rt->watch_words))
+        __builtin_prefetch(n->canary);
     if (sp)
         lwp__prefetch_lines(sp, LWP_FETCH_AHEAD_LINES);
 }
@@ -178,7 +181,7 @@ lwp__run_next(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret,
 
     if (next == cur)
         return ret;
-    lwp__fetch_ahead(cur, next);
+    lwp__fetch_ahead(rt, cur, next);
     return lwp__switch_to(rt, cur, next, ret, may_protect);
 }
 
@@ -197,17 +200,25 @@ static inline __attribute__((always_inline)) char *lwp__sp_here(void)
     return sp;
 }
 
-/* The stack of p, the running LWP, may show an overflow: its magic word
- * (at its stack's low end) is damaged, or it runs below that word, as
- * only a frame that left the stack (into an arena's gap, or past the
- * guard region) can. The word's address doubles as the stack's low bound,
- * so the test reads nothing the magic word test does not. The main LWP's
+/* The stack of p, the running LWP, may show an overflow: it runs below
+ * its magic word (at its stack's low end), as only a frame that left the
+ * stack (into an arena's gap, or past the guard region) can; or, while
+ * any LWP runs on an unguarded arena stack, the word is damaged. The
+ * word's address doubles as the stack's low bound, so the first test
+ * reads only the PCB. A guarded stack's word is not read here: nothing
+ * but a frame ending exactly on it can write it without faulting in the
+ * guard, and it is another page per LWP (the stack's other end), which
+ * cost the Coda-shaped server of bench_echo 3% of its CPU at 1,000
+ * connections; the slow path and the LWP's end check it. The main LWP's
  * word is placed below the thread's stack (lwp__main_canary_at); where it
  * cannot be, its switches take the slow path, which leaves it out. */
 static inline __attribute__((always_inline)) int
-lwp__stack_suspect(const struct lwp_pcb *p, const char *sp)
+lwp__stack_suspect(const struct lwp_runtime *rt, const struct lwp_pcb *p,
+                   const char *sp)
 {
-    return (*p->canary != 0) | (sp < (const char *)p->canary);
+    if (lwp_unlikely(rt->watch_words) && *p->canary != 0)
+        return 1;
+    return sp < (const char *)p->canary;
 }
 
 /* Pick the highest-priority runnable LWP and run it; returns `ret` once
@@ -221,7 +232,7 @@ static inline __attribute__((always_inline)) int
 lwp__schedule(struct lwp_runtime *rt, struct lwp_pcb *cur, int ret)
 {
     if (lwp_unlikely((cur->state != LWP_ST_DEAD &&
-                      lwp__stack_suspect(cur, lwp__sp_here())) |
+                      lwp__stack_suspect(rt, cur, lwp__sp_here())) |
                      !rt->runmask | rt->slow |
                      lwp__slow_dispatch_wanted()))
         return lwp__schedule_slow(rt, cur, ret);

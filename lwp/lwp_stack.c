@@ -281,6 +281,8 @@ void lwp__stack_clear(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (rt->protect)
         lwp__protect_range(lo, size, 0);
     unpoison(rt, lo, size);
+    if (*p->canary != 0)
+        lwp__canary_damaged(rt, p, ", found when it was recycled");
     if (p->arena)
         check_gap(rt, p, lo, " (found below its stack when it was recycled)");
     if (p->counted)
@@ -343,6 +345,8 @@ int lwp__stack_get(struct lwp_runtime *rt, struct lwp_pcb *p, size_t size)
     p->canary = (uint64_t *)lo;
     p->stack_lo = lo;
     p->stack_size = size;
+    if (p->arena)
+        rt->watch_words++;
     return 0;
 }
 
@@ -364,12 +368,13 @@ void lwp__stack_put(struct lwp_runtime *rt, struct lwp_pcb *p)
     if (rt->protect)
         lwp__protect_range(lo, p->stack_size, 0);
     unpoison(rt, lo, p->stack_size);
-    /* A user that reached the very bottom left the magic word non-zero;
-     * reset it here, where its line is still cached from the last switch,
-     * so the next user starts with a valid word. */
+    /* A damaged word is reported now if no switch saw it (a guarded
+     * stack's is not read at switches) and reset, so the next user starts
+     * with a valid word. */
     if (*p->canary != 0)
-        *p->canary = 0;
+        lwp__canary_damaged(rt, p, ", found when it ended");
     if (p->arena) {
+        rt->watch_words--;
         check_gap(rt, p, lo, " (found below its stack when it ended)");
         lwp__arena_put(p->arena, make_hdr(p, lo));
         p->arena = NULL;

@@ -419,3 +419,40 @@ Test(overflow_message, unnamed_lwp_is_named_by_index_and_handle,
               want, buf);
     cr_assert(!SAID(buf, "LWP  overflowed"), "got: %s", buf);
 }
+
+/* An arena stack has no guard: while any LWP runs on one, every switch
+ * reads the leaving LWP's magic word, so damage is reported at once. */
+static void smash_then_switch(void *arg)
+{
+    *(volatile uint64_t *)my_stack_lo() = 0xdead;
+    LWP_DispatchProcess();
+    fprintf(stderr, "after-switch\n");
+    (void)arg;
+}
+
+static void arena_word_child(void)
+{
+    lwp_overflowAction = LWP_SOMESSAGE;
+    LWP_Init(LWP_VERSION, 1, NULL);
+    lwp__stacks_use_arenas(lwp__rt);
+    LWP_CreateProcess(smash_then_switch, 32768, 1, NULL, "smasher", NULL);
+    LWP_DispatchProcess();
+    LWP_DispatchProcess();
+    fprintf(stderr, "main-continues\n");
+    LWP_TerminateProcessSupport();
+    _exit(0);
+}
+
+Test(arena_overflow, damaged_word_is_found_at_the_next_switch, .timeout = 30)
+{
+    char buf[4096];
+    int status = lwpt_in_child(arena_word_child, buf, sizeof(buf));
+    const char *report =
+        strstr(buf, "LWP smasher overflowed its 32768-byte stack (magic word "
+                    "at its low end damaged) (index");
+    const char *after = strstr(buf, "after-switch");
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x", status);
+    cr_assert(report && after && report < after, "got: %s", buf);
+    cr_assert_not_null(strstr(buf, "main-continues"), "got: %s", buf);
+}

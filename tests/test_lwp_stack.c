@@ -2,6 +2,7 @@
 /* LWP core: stacks, stack use, overflow, protection, and scale. */
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,10 +185,15 @@ Test(lwp_overflow, soquiet_says_nothing, .timeout = 30)
     cr_assert_not_null(strstr(buf, "main-continues"));
 }
 
-static void smash_canary(void *arg)
+static void smash_canary_only(void)
 {
     struct lwp_pcb *self = lwp__rt->current;
     *(volatile uint32_t *)self->stack_lo = 0xdead;
+}
+
+static void smash_canary(void *arg)
+{
+    smash_canary_only();
     LWP_DispatchProcess();
     lwpt_note("survived");
 }
@@ -204,6 +210,118 @@ Test(lwp_overflow, damaged_magic_word_message_then_continue,
     lwp_overflowAction = LWP_SOQUIET;
     lwpt_spawn(smash_canary, LWP_MAX_PRIORITY, NULL, "smasher");
     cr_assert_str_eq(lwpt_log, "survived");
+}
+
+/* A guarded stack's word is not read at switches (its page is another
+ * page per LWP): damaged, it is reported when the LWP ends or is
+ * recycled, after anything it did meanwhile. */
+static void smash_then_say(void *arg)
+{
+    smash_canary_only();
+    LWP_DispatchProcess();
+    fprintf(stderr, "%s\n", (const char *)arg);
+}
+
+static void guarded_word_child(void)
+{
+    lwp_overflowAction = LWP_SOMESSAGE;
+    LWP_Init(LWP_VERSION, 1, NULL);
+    LWP_CreateProcess(smash_then_say, 32768, LWP_MAX_PRIORITY,
+                      (void *)"switched-and-went-on", "smasher", NULL);
+    fprintf(stderr, "main-continues\n");
+    LWP_TerminateProcessSupport();
+    _exit(0);
+}
+
+Test(lwp_overflow, damaged_word_of_a_guarded_stack_is_reported_when_it_ends,
+     .timeout = 30)
+{
+    char buf[4096];
+    int status = lwpt_in_child(guarded_word_child, buf, sizeof(buf));
+    const char *went_on = strstr(buf, "switched-and-went-on");
+    const char *report =
+        strstr(buf, "LWP smasher overflowed its 32768-byte stack (magic word "
+                    "at its low end damaged, found when it ended)");
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x", status);
+    cr_assert(went_on && report && went_on < report, "got: %s", buf);
+    cr_assert_not_null(strstr(buf, "main-continues"), "got: %s", buf);
+}
+
+static PROCESS recycled;
+static int smasher_wakes;
+
+static void smash_then_wait(void *arg)
+{
+    smash_canary_only();
+    fprintf(stderr, "%s\n", (const char *)arg);
+    LWP_WaitProcess(&smasher_wakes);
+}
+
+static void recycle_smasher_child(void)
+{
+    lwp_overflowAction = LWP_SOMESSAGE;
+    LWP_Init(LWP_VERSION, 1, NULL);
+    LWP_CreateProcess(smash_then_wait, 32768, 1, (void *)"first-run",
+                      "smasher", &recycled);
+    LWP_DispatchProcess(); /* it damages its word and waits */
+    fprintf(stderr, "recycling\n");
+    LWP_RecycleProcess(recycled, smash_then_wait, (void *)"second-run");
+    fprintf(stderr, "main-continues\n");
+    _exit(0);
+}
+
+Test(lwp_overflow, damaged_word_is_reported_when_the_lwp_is_recycled,
+     .timeout = 30)
+{
+    char buf[4096];
+    int status = lwpt_in_child(recycle_smasher_child, buf, sizeof(buf));
+    const char *recycling = strstr(buf, "recycling");
+    const char *report = strstr(buf, "damaged, found when it was recycled)");
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x", status);
+    cr_assert(recycling && report && recycling < report, "got: %s", buf);
+    cr_assert_not_null(strstr(buf, "main-continues"), "got: %s", buf);
+}
+
+/* What a switch reads of a guarded stack: nothing at its low end. The
+ * page holding the word is made inaccessible while two LWPs hand over to
+ * each other; a read of it there would fault. */
+static volatile int handovers;
+
+static void hand_over(void *arg)
+{
+    for (int i = 0; i < 100; i++) {
+        handovers++;
+        LWP_DispatchProcess();
+    }
+    (void)arg;
+}
+
+Test(lwp_overflow, switches_read_nothing_at_a_guarded_stacks_low_end,
+     .init = lwpt_setup, .fini = lwpt_teardown)
+{
+    PROCESS a, b;
+    struct lwp_pcb *pa, *pb;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    cr_assert_eq(LWP_CreateProcess(hand_over, 65536, LWP_NORMAL_PRIORITY, NULL,
+                                   "a", &a),
+                 LWP_SUCCESS);
+    cr_assert_eq(LWP_CreateProcess(hand_over, 65536, LWP_NORMAL_PRIORITY, NULL,
+                                   "b", &b),
+                 LWP_SUCCESS);
+    pa = lwp__pcb_lookup(lwp__rt, a);
+    pb = lwp__pcb_lookup(lwp__rt, b);
+    cr_assert(pa && pb && !pa->arena && !pb->arena);
+    cr_assert_eq(mprotect(pa->stack_lo, page, PROT_NONE), 0);
+    cr_assert_eq(mprotect(pb->stack_lo, page, PROT_NONE), 0);
+    while (handovers < 150)
+        LWP_DispatchProcess();
+    cr_assert_eq(mprotect(pa->stack_lo, page, PROT_READ | PROT_WRITE), 0);
+    cr_assert_eq(mprotect(pb->stack_lo, page, PROT_READ | PROT_WRITE), 0);
+    while (handovers < 200)
+        LWP_DispatchProcess();
 }
 
 /* Under AddressSanitizer its own SIGSEGV handler, to which ours chains,

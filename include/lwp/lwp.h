@@ -143,10 +143,12 @@ LWP_EXPORT extern int lwp_debug;
  * or its stack pointer found below its stack at a context switch): with
  * LWP_SOABORT the program aborts, with the other two the overflowing LWP is
  * destroyed (exit status LWP_EXIT_DESTROYED) and the others keep running.
- * A damaged magic word at the low end of a stack, found at a context
- * switch, a shared-stack LWP's live stack found deeper than its stacksize
- * when it is saved, and writes below an arena stack found when it is given
- * back (the LWP ended or was recycled) or at LWP_TerminateProcessSupport,
+ * A damaged magic word at the low end of a stack (found at a context
+ * switch while any LWP runs on an arena stack, otherwise when its LWP
+ * ends or is recycled), a shared-stack LWP's live stack found deeper than
+ * its stacksize when it is saved, and writes below an arena stack found
+ * when it is given back (the LWP ended or was recycled) or at
+ * LWP_TerminateProcessSupport,
  * are handled the same way except that LWP_SOQUIET and LWP_SOMESSAGE let
  * the LWP continue. */
 LWP_EXPORT extern int lwp_overflowAction;
@@ -412,8 +414,9 @@ LWP_EXPORT int LWP_QSignal(PROCESS pid);
  * another stack without faulting and returns before any switch (only
  * -fstack-clash-protection prevents that), and an overflow of an arena
  * stack whose LWP never ends while the program never terminates LWP
- * support. A magic word at each stack's low end is also checked at every
- * switch. Overflow reports need SIGSEGV: a program that installs its own
+ * support. A magic word at each stack's low end is also checked: at every
+ * switch while any LWP runs on an arena stack, otherwise when its LWP
+ * ends or is recycled. Overflow reports need SIGSEGV: a program that installs its own
  * handler after LWP_Init() must chain to the previous one.
  *
  * *max = stack size of pid, *used = its high-water mark in bytes. Works
