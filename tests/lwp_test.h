@@ -50,6 +50,10 @@ int lwpt_under_valgrind(void);
  * returns the child's wait status, and what it wrote in buf
  * (NUL-terminated, cap bytes at most) (support/child.c). */
 int lwpt_in_child(void (*body)(void), char *buf, size_t cap);
+/* Runs body() as lwpt_in_child does and asserts that the child exited with
+ * status 0, wrote `first` before `then`, and wrote "main-continues". */
+void lwpt_child_says_in_order(void (*body)(void), const char *first,
+                              const char *then);
 /* Recurses 512-byte frames until the stack ends (support/child.c). */
 int lwpt_recurse(int depth);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The overflow tests' helpers (lwp_test.h): a child process whose stderr
  * the test reads, and a recursion that only a stack's end stops. */
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,18 @@ int lwpt_in_child(void (*body)(void), char *buf, size_t cap)
     close(fds[0]);
     waitpid(pid, &status, 0);
     return status;
+}
+
+void lwpt_child_says_in_order(void (*body)(void), const char *first,
+                              const char *then)
+{
+    char buf[4096];
+    int status = lwpt_in_child(body, buf, sizeof(buf));
+    const char *a = strstr(buf, first), *b = strstr(buf, then);
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x", status);
+    cr_assert(a && b && a < b, "got: %s", buf);
+    cr_assert_not_null(strstr(buf, "main-continues"), "got: %s", buf);
 }
 
 /* Never reached; volatile, so the compiler cannot see the recursion is
