@@ -114,6 +114,21 @@ RPC2_PacketBuffer *rpc_buf_copy(const RPC2_PacketBuffer *pb)
     return c;
 }
 
+RPC2_PacketBuffer *rpc_buf_copy_into(RPC2_PacketBuffer *dst,
+                                     const RPC2_PacketBuffer *pb)
+{
+    size_t body = pb->Header.BodyLength;
+
+    if (!dst || rpc_buf_room(dst) < body) {
+        RPC2_FreeBuffer(&dst);
+        return rpc_buf_copy(pb);
+    }
+    dst->Header = pb->Header;
+    memcpy(dst->Body, pb->Body, body);
+    dst->Prefix.LengthOfPacket = (long)(WIRE_HDR + body);
+    return dst;
+}
+
 static void buf_release(RPC2_PacketBuffer *pb)
 {
     int k = -1;

@@ -246,6 +246,7 @@ void rpc_conn_free(struct rpc_instance *r, struct rpc_conn *c)
     rpc_timer_cancel(&r->timers, &c->retry);
     rpc_timer_cancel(&r->timers, &c->saved_expiry);
     RPC2_FreeBuffer(&c->saved);
+    RPC2_FreeBuffer(&c->spare);
     RPC2_FreeBuffer(&c->held);
     if (c->host) {
         rpc_host_put(&r->hosts, c->host);
@@ -287,16 +288,24 @@ static void fire_saved_expiry(struct rpc_timer *t)
     uint64_t due = c->saved_at + 2 * r->retry.keepalive_us;
 
     /* Armed once and moved on only when it fires, not at every reply. */
-    if (!c->saved || rpc_timer_early(&r->timers, t, rpc_now(), due)) {
+    if (c->saved && rpc_timer_early(&r->timers, t, rpc_now(), due)) {
         return;
     }
     RPC2_FreeBuffer(&c->saved);
+    RPC2_FreeBuffer(&c->spare); /* an idle connection keeps no buffer */
 }
 
 void rpc_conn_keep_saved(struct rpc_instance *r, struct rpc_conn *c,
                          RPC2_PacketBuffer *pb, uint64_t now)
 {
-    RPC2_FreeBuffer(&c->saved);
+    /* A request supersedes the reply saved for its predecessor; the buffer
+     * then holds this request's reply (save_reply), which spares a buffer
+     * allocation and release per call. */
+    if (!pb && !c->spare) {
+        c->spare = c->saved;
+    } else {
+        RPC2_FreeBuffer(&c->saved);
+    }
     c->saved = pb;
     c->saved_at = now;
     if (pb && !rpc_timer_armed(&c->saved_expiry)) {

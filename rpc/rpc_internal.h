@@ -118,6 +118,7 @@ struct rpc_conn {
     uint32_t ts_echo;            /* TimeStamp of the current request */
     uint64_t req_time;           /* its arrival, µs */
     RPC2_PacketBuffer *saved;    /* last reply (or INIT4), for duplicates */
+    RPC2_PacketBuffer *spare;    /* a superseded `saved`, for the next copy */
     RPC2_PacketBuffer *held;     /* request waiting in the hold queue or
                                     for RPC2_Enable */
     struct rpc_timer delack;     /* unsolicited BUSY (armed lazily) */
@@ -297,6 +298,10 @@ static inline void rpc_conn_state(struct rpc_instance *r, struct rpc_conn *c,
 RPC2_PacketBuffer *rpc_buf_alloc(size_t body);
 size_t rpc_buf_room(const RPC2_PacketBuffer *pb); /* body bytes it holds */
 RPC2_PacketBuffer *rpc_buf_copy(const RPC2_PacketBuffer *pb);
+/* A copy of pb in dst when it has room (dst's prefix is kept), else in a
+ * new buffer (dst is then released); NULL when out of memory. */
+RPC2_PacketBuffer *rpc_buf_copy_into(RPC2_PacketBuffer *dst,
+                                     const RPC2_PacketBuffer *pb);
 void rpc_bufs_fini(void);
 
 /* sendq.c: the outgoing datagrams of one LWP round, sent together */

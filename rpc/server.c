@@ -486,7 +486,9 @@ long RPC2_Enable(RPC2_Handle ConnHandle)
 static void save_reply(struct rpc_instance *r, struct rpc_conn *c,
                        const RPC2_PacketBuffer *reply, uint64_t now)
 {
-    RPC2_PacketBuffer *copy = rpc_buf_copy(reply);
+    RPC2_PacketBuffer *copy = rpc_buf_copy_into(c->spare, reply);
+
+    c->spare = NULL;
 
     if (copy) {
         copy->Header.Flags |= RPC2_RETRY;

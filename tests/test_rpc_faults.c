@@ -118,6 +118,45 @@ Test(rpc_faults, ten_thousand_calls_through_loss_duplication_and_reordering,
     stop();
 }
 
+/* The server keeps each reply for a retransmitted request, and keeps the
+ * buffer of a superseded one to hold the next reply when it fits: replies
+ * that grow and shrink from call to call, half of them lost, must still
+ * come back whole and each call run once. */
+Test(rpc_faults, lost_replies_of_changing_sizes_are_resent_whole,
+     .timeout = 60)
+{
+    static const size_t sizes[] = {4, 3000, 16, 4000, 200, 1400};
+    struct rpc_proxy_faults f = {.drop = 0.50};
+    static uint8_t body[4000];
+    RPC2_PacketBuffer *rep = NULL;
+    RPC2_Handle h;
+    enum { N = 60 };
+
+    start(15, 4000, 0x51ce);
+    cr_assert_eq(rpct_bind(proxy_port(), RPC2_SECURE, NULL, &h), RPC2_SUCCESS);
+    rpc_proxy_set_faults(proxy, RPC_PROXY_TO_CLIENT, &f);
+    for (uint32_t id = 0; id < N; id++) {
+        size_t len = sizes[id % (sizeof sizes / sizeof sizes[0])];
+        uint32_t net = htonl(id);
+
+        for (size_t k = 4; k < len; k++) {
+            body[k] = (uint8_t)(id * 7 + k);
+        }
+        memcpy(body, &net, 4);
+        cr_assert_eq(rpct_call(h, RPCT_OP_ONCE, body, len, &rep, NULL),
+                     RPC2_SUCCESS, "call %u", id);
+        cr_assert_eq(rep->Header.BodyLength, len, "call %u", id);
+        cr_assert_eq(memcmp(rep->Body, body, len), 0, "call %u", id);
+        RPC2_FreeBuffer(&rep);
+        cr_assert_eq(rpct_once[id], 1, "call %u ran %d times", id,
+                     rpct_once[id]);
+    }
+    struct rpc_proxy_stats down;
+    rpc_proxy_get_stats(proxy, RPC_PROXY_TO_CLIENT, &down);
+    cr_assert_gt(down.dropped, N / 4); /* saved replies were resent */
+    stop();
+}
+
 /* The newest datagram of a direction from the capture. */
 static size_t newest(enum rpc_proxy_dir dir, uint8_t *buf, size_t cap,
                      struct sockaddr_in *client)
