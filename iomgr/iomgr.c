@@ -39,6 +39,7 @@ static void run_loop(struct iomgr *m, int flags)
     double now;
 
     iomgr__before_pass(m);
+    iomgr__standing_before_pass(m);
     if (flags == EVRUN_ONCE) {
         iomgr__verify_slack(m);
         iomgr__tmr_gate(m);
@@ -208,6 +209,7 @@ static int make_loop(struct iomgr *m, struct ev_loop *loop)
 
 static void drop_loop(struct iomgr *m)
 {
+    iomgr__standing_term(m);
     iomgr__fds_term(m);
     ev_async_stop(m->loop, &m->softsig_async);
     iomgr__tmr_stop(m, &m->sweep);

@@ -132,6 +132,7 @@ struct iomgr_req {
     int nexcept;             /* watches with IOMGR_EXCEPT */
     unsigned int since;      /* sweep generation when it started waiting */
     int nio;                 /* watches attached to fd watchers */
+    struct iomgr_standing *standing; /* the handle of a standing wait */
     struct iomgr_watch *watch;
     struct iomgr_tmr timer;  /* timeout, if any */
     /* While nexcept > 0: an epoll instance of the request's own holding
@@ -207,6 +208,9 @@ struct iomgr {
     struct { void (*fn)(void *); void *arg; } hooks[IOMGR_MAX_PASS_HOOKS];
     int nhooks;
     int in_hooks;            /* the hooks are running (no re-entry) */
+    /* standing waits (iomgr_standing.c): every open handle, and those
+     * to look at before the next pass (iomgr__standing_before_pass) */
+    struct iomgr_standing *standing, *standing_look;
 };
 
 /* NULL while IOMGR is not running. Read by IOMGR_SoftSig, possibly from a
@@ -234,6 +238,8 @@ void iomgr__tmr_init(struct iomgr *m);
 void iomgr__tmr_term(struct iomgr *m);
 /* (Re)start t to fire `after` seconds from now: 0, or ENOMEM. */
 int iomgr__tmr_start(struct iomgr *m, struct iomgr_tmr *t, double after);
+/* (Re)start t to fire at `at` (iomgr__mono() time): 0, or ENOMEM. */
+int iomgr__tmr_start_at(struct iomgr *m, struct iomgr_tmr *t, double at);
 void iomgr__tmr_stop(struct iomgr *m, struct iomgr_tmr *t);
 static inline int iomgr__tmr_active(const struct iomgr_tmr *t)
 {
@@ -385,6 +391,31 @@ void iomgr__sweep_cb(struct iomgr *m, struct iomgr_tmr *t);
 void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r);
 /* Close r's epoll instance of e-set fds, if it has one. */
 void iomgr__except_close(struct iomgr_req *r);
+/* A Q-signal pending at a wait's start: consumed, errno EINTR, 1. */
+int iomgr__take_pending_qsignal(void);
+/* -1 with errno, -2, or 0 for the outcomes of r other than READY. */
+int iomgr__outcome(const struct iomgr_req *r);
+/* The request buffer cur keeps for its life (see iomgr_wait.c), or NULL
+ * out of memory. */
+struct iomgr_req *iomgr__heap_req(struct lwp_pcb *cur);
+/* Whether the running LWP's request may live in its own frame: not for a
+ * shared-stack LWP (its stack is elsewhere while it waits) nor while
+ * LWP_ProtectStacks has the stacks of switched-out LWPs PROT_NONE (the
+ * manager touches the request while the waiter is out). */
+static inline int iomgr__req_on_stack(const struct lwp_pcb *cur)
+{
+    return !(cur->xflags & LWP_XF_SHARED) && !lwp__rt->protect;
+}
+
+/* ---- iomgr_standing.c ---- */
+/* The waiter of s's standing wait has left (iomgr__req_stop). */
+void iomgr__standing_left(struct iomgr *m, struct iomgr_standing *s);
+/* Before each loop pass: stop the watchers of handles nobody waits on. */
+void iomgr__standing_before_pass(struct iomgr *m);
+/* Have libev register s's fd with the kernel afresh (see the sweep). */
+void iomgr__standing_rearm(struct iomgr *m, struct iomgr_standing *s);
+/* IOMGR_Finalize: every handle's watcher stops; the handles stay, ended. */
+void iomgr__standing_term(struct iomgr *m);
 
 /* ---- iomgr_signal.c ---- */
 void iomgr__softsig_cb(struct ev_loop *loop, ev_async *w, int revents);

@@ -118,6 +118,11 @@ void iomgr__tmr_stop(struct iomgr *m, struct iomgr_tmr *t)
 
 int iomgr__tmr_start(struct iomgr *m, struct iomgr_tmr *t, double after)
 {
+    return iomgr__tmr_start_at(m, t, iomgr__mono() + (after > 0 ? after : 0));
+}
+
+int iomgr__tmr_start_at(struct iomgr *m, struct iomgr_tmr *t, double at)
+{
     iomgr__tmr_stop(m, t);
     if (m->tn == m->tcap) {
         unsigned int cap = m->tcap ? 2 * m->tcap : HEAP_START;
@@ -128,7 +133,7 @@ int iomgr__tmr_start(struct iomgr *m, struct iomgr_tmr *t, double after)
         m->theap = h;
         m->tcap = cap;
     }
-    t->at = iomgr__mono() + (after > 0 ? after : 0);
+    t->at = at;
     sift_up(m, m->tn++, t);
     return 0;
 }

@@ -156,11 +156,15 @@ void iomgr__req_stop(struct iomgr *m, struct iomgr_req *r)
         iomgr__tmr_stop(m, &r->timer);
     if (r->nexcept)
         ev_io_stop(m->loop, &r->except_io);
-    if (r->nio || r->nexcept)
+    if (r->nio || r->nexcept || r->standing)
         m->nfdwait--;
     m->nwaiting--;
     r->linked = 0;
     r->pcb->io_req = NULL;
+    if (r->standing) {
+        iomgr__standing_left(m, r->standing);
+        r->standing = NULL;
+    }
 }
 
 /* Returns 0, or ENOMEM (no timer heap room) with nothing started. */
@@ -248,6 +252,7 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
     r->pcb = cur;
     r->state = IOMGR_WAITING;
     r->timed = 0;
+    r->standing = NULL;
     r->err = start_watchers(m, r, cur->index);
     if (r->err) {
         r->state = IOMGR_FAILED;
@@ -273,7 +278,7 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
 
 /* A Q-signal pending at the call ends it at once (as Coda's QWait would
  * have returned at once), with EINTR rather than a half-made request. */
-static int take_pending_qsignal(void)
+int iomgr__take_pending_qsignal(void)
 {
     struct lwp_pcb *cur = lwp__rt->current;
 
@@ -284,8 +289,7 @@ static int take_pending_qsignal(void)
     return 1;
 }
 
-/* -1 with errno, -2, or 0 for the outcomes other than READY. */
-static int outcome(const struct iomgr_req *r)
+int iomgr__outcome(const struct iomgr_req *r)
 {
     switch (r->state) {
     case IOMGR_TIMEDOUT:
@@ -327,16 +331,9 @@ static int poll_one(int fd, int events)
 }
 
 /* Where the request of a waiting LWP lives: in its own stack frame, or,
- * for a shared-stack LWP (whose stack is elsewhere while it waits) and for
- * every LWP while LWP_ProtectStacks has the stacks of switched-out LWPs
- * PROT_NONE (the manager touches the request while the waiter is out), in
- * a buffer its PCB keeps for its life. */
-static inline int req_on_stack(const struct lwp_pcb *cur)
-{
-    return !(cur->xflags & LWP_XF_SHARED) && !lwp__rt->protect;
-}
-
-static struct iomgr_req *heap_req(struct lwp_pcb *cur)
+ * where iomgr__req_on_stack says it may not, in a buffer its PCB keeps
+ * for its life. */
+struct iomgr_req *iomgr__heap_req(struct lwp_pcb *cur)
 {
     if (!cur->io_heap)
         cur->io_heap = aligned_alloc(64, sizeof(struct iomgr_req));
@@ -355,7 +352,7 @@ static int waitio_req(struct iomgr *m, struct iomgr_req *r, int fd,
     w->want = events;
     w->got = 0;
     wait_req(m, r, timeout);
-    return r->state == IOMGR_READY ? w->got : outcome(r);
+    return r->state == IOMGR_READY ? w->got : iomgr__outcome(r);
 }
 
 static int __attribute__((noinline))
@@ -373,9 +370,9 @@ wait_one(struct iomgr *m, int fd, int events, struct timeval *timeout)
 {
     struct lwp_pcb *cur = lwp__rt->current;
 
-    if (req_on_stack(cur))
+    if (iomgr__req_on_stack(cur))
         return waitio_on_stack(m, fd, events, timeout);
-    if (!heap_req(cur)) {
+    if (!iomgr__heap_req(cur)) {
         errno = ENOMEM;
         return -1;
     }
@@ -399,7 +396,7 @@ int IOMGR_WaitIO(int fd, int events, struct timeval *timeout)
     }
     if (is_zero(timeout))
         return poll_one(fd, events);
-    if (take_pending_qsignal())
+    if (iomgr__take_pending_qsignal())
         return -1;
     return wait_one(m, fd, events, timeout);
 }
@@ -617,7 +614,7 @@ static int report(struct iomgr_req *r, int nfds, fd_set *rs, fd_set *ws,
     if (r->state == IOMGR_READY)
         return report_ready(r, rs, ws, es);
     clear_sets(nfds, rs, ws, es);
-    return outcome(r);
+    return iomgr__outcome(r);
 }
 
 static int poll_select(int nfds, fd_set *rs, fd_set *ws, fd_set *es)
@@ -671,10 +668,10 @@ static int select_sets(struct iomgr *m, int nfds, fd_set *readfds,
 {
     struct lwp_pcb *cur = lwp__rt->current;
 
-    if (req_on_stack(cur))
+    if (iomgr__req_on_stack(cur))
         return select_on_stack(m, nfds, readfds, writefds, exceptfds,
                                timeout);
-    if (!heap_req(cur)) {
+    if (!iomgr__heap_req(cur)) {
         errno = ENOMEM;
         return -1;
     }
@@ -737,7 +734,7 @@ int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
     }
     if (is_zero(timeout))
         return poll_select(nfds, readfds, writefds, exceptfds);
-    if (take_pending_qsignal()) {
+    if (iomgr__take_pending_qsignal()) {
         clear_sets(nfds, readfds, writefds, exceptfds);
         return -1;
     }
@@ -771,13 +768,14 @@ static int queue_old(struct iomgr *m, struct iomgr_req *r, unsigned int gen,
         return n;
     for (int i = 0; i < r->nwatch; i++) {
         struct iomgr_watch *w = &r->watch[i];
+        int watched = w->slot || r->standing;
 
-        if (!w->slot && !(w->want & IOMGR_EXCEPT))
+        if (!watched && !(w->want & IOMGR_EXCEPT))
             continue;
         if (iomgr__check_room(m, n) != 0)
             break; /* out of memory: the next sweep */
         iomgr__check_set(m, n++, w->fd,
-                         w->slot ? w->want & (IOMGR_READ | IOMGR_WRITE) : 0,
+                         watched ? w->want & (IOMGR_READ | IOMGR_WRITE) : 0,
                          w);
     }
     return n;
@@ -796,9 +794,12 @@ static void sweep_check(struct iomgr *m, struct iomgr_watch *w, int revents)
     if (revents & POLLNVAL) {
         iomgr__req_stop(m, r);
         iomgr__finish(m, r, IOMGR_FAILED, EBADF);
-    } else if (w->slot && m->registers &&
+    } else if (m->registers &&
                (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))) {
-        iomgr__rearm(m, w->slot);
+        if (w->slot)
+            iomgr__rearm(m, w->slot);
+        else if (r->standing)
+            iomgr__standing_rearm(m, r->standing);
     }
 }
 

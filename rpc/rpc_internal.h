@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <lwp/iomgr.h>
 #include <lwp/lwp.h>
 #include <rpc2/rpc2.h>
 
@@ -181,6 +182,7 @@ struct rpc_instance {
     PROCESS listener;
     bool stopping;
     bool listener_waiting;
+    IOMGR_Standing *standing;   /* the listener's wait on fd4, if IPv4 only */
     uint64_t listener_due;      /* deadline of its current wait, µs */
 
     struct rpc_retry retry;

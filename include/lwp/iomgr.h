@@ -147,6 +147,54 @@ LWP_EXPORT int IOMGR_Select(int nfds, fd_set *readfds, fd_set *writefds,
  * or LWP_EINIT. */
 LWP_EXPORT int IOMGR_WaitIO(int fd, int events, struct timeval *timeout);
 
+/* Extension: standing waits, for an LWP that waits on one fd of its own
+ * again and again (a datagram server's receive loop; liblwprpc's listener
+ * waits on its socket this way). IOMGR_WaitIO registers its fd and its
+ * timeout at every call and takes them down when it returns; a handle
+ * keeps its fd registered for its whole life and takes absolute
+ * deadlines, so a wait costs neither (nor a clock read). The fd must stay
+ * open, and be the same file, until IOMGR_StandingClose: closed under the
+ * handle, a wait fails with EBADF (at once if libev finds out, else within
+ * about two seconds, as for IOMGR_WaitIO); a file swapped in under the
+ * number is registered again within about two seconds. Confinement and
+ * LWP_ETHREAD as for the other calls. */
+typedef struct iomgr_standing IOMGR_Standing;
+
+/* No deadline, for IOMGR_StandingWait. */
+#define IOMGR_NO_DEADLINE (~0ULL)
+
+/* Open a handle on fd for `events` (IOMGR_READ, IOMGR_WRITE or both) and
+ * store it in *out. Never yields. Returns 0; -1 with errno EINVAL (out
+ * NULL, events with no valid bit or an unknown one), EBADF (fd negative or
+ * not open), ENOMEM; LWP_EINIT if IOMGR is not running. The handle belongs
+ * to the caller until IOMGR_StandingClose, also after IOMGR_Finalize
+ * (which ends it: waits on it then fail with ECANCELED). */
+LWP_EXPORT int IOMGR_StandingOpen(int fd, int events, IOMGR_Standing **out);
+
+/* Wait until the handle's fd is ready for its events or the monotonic
+ * clock reaches deadline_us: FT_MonotonicMicros()'s clock and unit
+ * (microseconds of CLOCK_MONOTONIC), or IOMGR_NO_DEADLINE. A deadline
+ * already past ends the wait at the next loop pass. Readiness is seen as
+ * IOMGR_WaitIO sees it (level: a wait on an fd that is already ready
+ * returns at the next pass); the waiter is made runnable in the pass that
+ * finds it ready, ahead of the IOMGR_Select and IOMGR_WaitIO waiters that
+ * pass wakes. One LWP may wait on a handle at a time. May yield.
+ * Returns the ready bits (> 0), 0 when the deadline passed, -2 if
+ * cancelled by IOMGR_Cancel, -1 with errno EINTR (LWP_QSignal woke the
+ * caller; a Q-signal pending at the call also counts), EBADF (the fd was
+ * closed), EBUSY (another LWP waits on the handle), ECANCELED
+ * (IOMGR_Finalize ended the handle, or IOMGR_StandingClose closed it
+ * under the wait), EINVAL (s NULL), ENOMEM; LWP_EINIT if IOMGR is not
+ * running. */
+LWP_EXPORT int IOMGR_StandingWait(IOMGR_Standing *s,
+                                  unsigned long long deadline_us);
+
+/* Close the handle (its fd stays open: it is the caller's) and free it; an
+ * LWP waiting on it returns -1 with ECANCELED. Never yields. Returns 0;
+ * -1 with errno EINVAL (s NULL); LWP_EINIT if IOMGR is not running and s
+ * is NULL or not yet ended by IOMGR_Finalize. */
+LWP_EXPORT int IOMGR_StandingClose(IOMGR_Standing *s);
+
 /* Extension (also OpenAFS's): sleep `seconds` (<= 0: just yield). Returns
  * 0, -2 if cancelled, -1 with errno EINTR/ECANCELED as IOMGR_Select, or
  * LWP_EINIT. May yield. */
