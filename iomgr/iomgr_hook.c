@@ -40,7 +40,10 @@ void iomgr__run_hooks(struct iomgr *m)
         if (m->hooks[i].fn)
             m->hooks[i].fn(m->hooks[i].arg);
     m->in_hooks = 0;
-    compact_hooks(m);
+    if (m->hook_holes) { /* every pass otherwise: not for nothing */
+        m->hook_holes = 0;
+        compact_hooks(m);
+    }
 }
 
 int IOMGR_AddPassHook(void (*fn)(void *), void *arg)
@@ -80,7 +83,9 @@ int IOMGR_RemovePassHook(void (*fn)(void *), void *arg)
         return -1;
     }
     m->hooks[i].fn = NULL;
-    if (!m->in_hooks)
+    if (m->in_hooks)
+        m->hook_holes = 1;
+    else
         compact_hooks(m);
     return 0;
 }

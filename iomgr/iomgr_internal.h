@@ -208,6 +208,7 @@ struct iomgr {
     struct { void (*fn)(void *); void *arg; } hooks[IOMGR_MAX_PASS_HOOKS];
     int nhooks;
     int in_hooks;            /* the hooks are running (no re-entry) */
+    int hook_holes;          /* removed while running: compact after */
     /* standing waits (iomgr_standing.c): every open handle, and those
      * to look at before the next pass (iomgr__standing_before_pass) */
     struct iomgr_standing *standing, *standing_look;
