@@ -161,6 +161,8 @@ struct io_calls {
     int poll, cancel;
 };
 
+static IOMGR_Standing *main_handle; /* opened on the runtime's thread */
+
 static void *call_io(void *arg)
 {
     struct io_calls *r = arg;
@@ -175,6 +177,11 @@ static void *call_io(void *arg)
     note_rc(no, "IOMGR_Signal", IOMGR_Signal(SIGUSR1, &wake_worker));
     note_rc(no, "IOMGR_CancelSignal", IOMGR_CancelSignal(SIGUSR1));
     note_rc(no, "IOMGR_Finalize", IOMGR_Finalize());
+    IOMGR_Standing *s = NULL;
+    note_rc(no, "IOMGR_StandingOpen", IOMGR_StandingOpen(0, IOMGR_READ, &s));
+    note_rc(no, "IOMGR_StandingWait",
+            IOMGR_StandingWait(main_handle, IOMGR_NO_DEADLINE));
+    note_rc(no, "IOMGR_StandingClose", IOMGR_StandingClose(main_handle));
     r->poll = IOMGR_Poll();
     r->cancel = IOMGR_Cancel(worker_pid);
     note_rc(no, "PRE_InitPreempt", PRE_InitPreempt(&slice));
@@ -187,9 +194,12 @@ Test(thread_check, iomgr_and_preempt_calls_refuse)
 {
     struct io_calls r;
     struct sigaction sa;
+    int fds[2];
 
+    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &main_handle), 0);
     call_from_other_thread(call_io, &r, sizeof(r), &r.refused);
-    assert_all_refused(&r.refused, 10);
+    assert_all_refused(&r.refused, 13);
     cr_assert_eq(r.poll, 0, "nothing polled");
     cr_assert_eq(r.cancel, -1);
     cr_assert_eq(sigaction(SIGALRM, NULL, &sa), 0);
@@ -201,6 +211,13 @@ Test(thread_check, iomgr_and_preempt_calls_refuse)
     raise(SIGUSR1);
     IOT_WAIT_FOR(worker_runs == 1);
     cr_assert_eq(wrong_thread_runs, 0);
+    /* The handle the other thread could not close is intact here. */
+    cr_assert_eq(write(fds[1], "x", 1), 1);
+    cr_assert_eq(IOMGR_StandingWait(main_handle, IOMGR_NO_DEADLINE),
+                 IOMGR_READ);
+    cr_assert_eq(IOMGR_StandingClose(main_handle), 0);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* ---- Lock ---- */
