@@ -3,8 +3,9 @@
  * IOMGR: blocking I/O, timeouts and Unix signals for LWPs, on libev.
  *
  * Model. IOMGR_Initialize() creates the "IO MANAGER" LWP at priority 0 (the
- * lowest). An LWP that calls IOMGR_Select() or IOMGR_WaitIO() is parked
- * while libev watches its fds and its timeout; it becomes runnable again
+ * lowest). An LWP that calls IOMGR_Select(), IOMGR_WaitIO() or
+ * IOMGR_StandingWait() is parked while libev watches its fds and its
+ * timeout; it becomes runnable again
  * (joining the tail of its priority's run queue) when one of them fires.
  * The IO MANAGER gets the CPU when no LWP above priority 0 is runnable.
  * If nothing else can run, it blocks in the kernel until an fd, a timeout
