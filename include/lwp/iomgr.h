@@ -179,7 +179,10 @@ LWP_EXPORT int IOMGR_StandingOpen(int fd, int events, IOMGR_Standing **out);
  * IOMGR_WaitIO sees it (level: a wait on an fd that is already ready
  * returns at the next pass); the waiter is made runnable in the pass that
  * finds it ready, ahead of the IOMGR_Select and IOMGR_WaitIO waiters that
- * pass wakes. One LWP may wait on a handle at a time. May yield.
+ * pass wakes. One LWP may wait on a handle at a time; s must be a handle
+ * IOMGR_StandingOpen made that IOMGR_StandingClose has not freed (as for
+ * any freed memory, a closed handle cannot be told from a live one).
+ * May yield.
  * Returns the ready bits (> 0), 0 when the deadline passed, -2 if
  * cancelled by IOMGR_Cancel, -1 with errno EINTR (LWP_QSignal woke the
  * caller; a Q-signal pending at the call also counts), EBADF (the fd was
