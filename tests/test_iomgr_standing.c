@@ -48,6 +48,31 @@ static void write_byte(int fd)
     cr_assert_eq(write(fd, "x", 1), 1);
 }
 
+/* A pipe, and a handle on its read end. */
+static IOMGR_Standing *open_on_pipe(int fds[2])
+{
+    IOMGR_Standing *s = NULL;
+
+    iot_pipe(fds);
+    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    return s;
+}
+
+/* Closes the handle, which must succeed, then the pipe. */
+static void close_all(IOMGR_Standing *s, int fds[2])
+{
+    cr_assert_eq(IOMGR_StandingClose(s), 0);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* An LWP that waits on s once, with no deadline; w records what it saw. */
+static PROCESS spawn_waiter(struct waiter *w, IOMGR_Standing *s)
+{
+    *w = (struct waiter){.s = s, .deadline = IOMGR_NO_DEADLINE};
+    return iot_spawn(wait_once, IOT_HIGH, w);
+}
+
 Test(iomgr_standing_noinit, every_call_needs_iomgr)
 {
     IOMGR_Standing *s = NULL;
@@ -92,20 +117,17 @@ Test(iomgr_standing, returns_the_ready_bits_each_time_the_fd_is_ready)
     int fds[2];
     char c;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    s = open_on_pipe(fds);
     for (int i = 0; i < 100; i++) {
-        struct waiter w = {.s = s, .deadline = IOMGR_NO_DEADLINE};
-        iot_spawn(wait_once, IOT_HIGH, &w);
+        struct waiter w;
+        spawn_waiter(&w, s);
         cr_assert_eq(w.done, 0); /* nothing to read: it waits */
         write_byte(fds[1]);
         IOT_WAIT_FOR(w.done);
         cr_assert_eq(w.rc, IOMGR_READ);
         cr_assert_eq(read(fds[0], &c, 1), 1);
     }
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, an_fd_ready_before_the_wait_returns_at_the_next_pass)
@@ -120,9 +142,7 @@ Test(iomgr_standing, an_fd_ready_before_the_wait_returns_at_the_next_pass)
     /* Between waits, with nobody reading, passes go by; then again. */
     sleep_ms(20);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_READ);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, waits_for_write_readiness_too)
@@ -134,9 +154,7 @@ Test(iomgr_standing, waits_for_write_readiness_too)
     cr_assert_eq(IOMGR_StandingOpen(fds[1], IOMGR_READ | IOMGR_WRITE, &s),
                  0);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_WRITE);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, a_deadline_ends_the_wait_no_sooner)
@@ -144,8 +162,7 @@ Test(iomgr_standing, a_deadline_ends_the_wait_no_sooner)
     IOMGR_Standing *s;
     int fds[2];
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    s = open_on_pipe(fds);
     for (int i = 0; i < 3; i++) {
         unsigned long long start = now_us();
         cr_assert_eq(IOMGR_StandingWait(s, start + 30000), 0);
@@ -158,9 +175,7 @@ Test(iomgr_standing, a_deadline_ends_the_wait_no_sooner)
     cr_assert_eq(IOMGR_StandingWait(s, now_us() - 1000), 0);
     cr_assert_lt(iot_now() - t0, 0.5);
     cr_assert_eq(IOMGR_StandingWait(s, 0), 0);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 /* The handle keeps its deadline's timer between waits: a deadline kept,
@@ -171,8 +186,7 @@ Test(iomgr_standing, deadlines_hold_across_waits_that_end_early)
     int fds[2];
     char c;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    s = open_on_pipe(fds);
     /* Kept: three waits end by readiness, the fourth at the deadline. */
     unsigned long long d = now_us() + 60000;
     for (int i = 0; i < 3; i++) {
@@ -204,42 +218,34 @@ Test(iomgr_standing, deadlines_hold_across_waits_that_end_early)
     /* None: readiness alone ends it. */
     write_byte(fds[1]);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_READ);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, iomgr_cancel_ends_the_wait_with_minus_two)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter w = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter w;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    w.s = s;
-    PROCESS pid = iot_spawn(wait_once, IOT_HIGH, &w);
+    s = open_on_pipe(fds);
+    PROCESS pid = spawn_waiter(&w, s);
     cr_assert_eq(IOMGR_Cancel(pid), 0);
     IOT_WAIT_FOR(w.done);
     cr_assert_eq(w.rc, -2);
     /* The handle is free for the next wait. */
     write_byte(fds[1]);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_READ);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, a_qsignal_ends_the_wait_with_eintr)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter w = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter w;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    w.s = s;
-    PROCESS pid = iot_spawn(wait_once, IOT_HIGH, &w);
+    s = open_on_pipe(fds);
+    PROCESS pid = spawn_waiter(&w, s);
     cr_assert_eq(LWP_QSignal(pid), LWP_SUCCESS);
     IOT_WAIT_FOR(w.done);
     cr_assert_eq(w.rc, -1);
@@ -249,42 +255,34 @@ Test(iomgr_standing, a_qsignal_ends_the_wait_with_eintr)
     errno = 0;
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), -1);
     cr_assert_eq(errno, EINTR);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, one_waiter_at_a_time)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter a = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter a;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    a.s = s;
-    iot_spawn(wait_once, IOT_HIGH, &a);
+    s = open_on_pipe(fds);
+    spawn_waiter(&a, s);
     errno = 0;
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), -1);
     cr_assert_eq(errno, EBUSY);
     write_byte(fds[1]);
     IOT_WAIT_FOR(a.done);
     cr_assert_eq(a.rc, IOMGR_READ);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, closing_the_handle_under_a_wait_ends_it_with_ecanceled)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter w = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter w;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    w.s = s;
-    iot_spawn(wait_once, IOT_HIGH, &w);
+    s = open_on_pipe(fds);
+    spawn_waiter(&w, s);
     cr_assert_eq(IOMGR_StandingClose(s), 0);
     IOT_WAIT_FOR(w.done);
     cr_assert_eq(w.rc, -1);
@@ -297,31 +295,25 @@ Test(iomgr_standing, destroying_the_waiter_leaves_the_handle_usable)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter w = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter w;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    w.s = s;
-    PROCESS pid = iot_spawn(wait_once, IOT_HIGH, &w);
+    s = open_on_pipe(fds);
+    PROCESS pid = spawn_waiter(&w, s);
     cr_assert_eq(LWP_DestroyProcess(pid), LWP_SUCCESS);
     cr_assert_eq(w.done, 0);
     write_byte(fds[1]);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_READ);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, finalize_ends_waits_and_handles)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter w = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter w;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    w.s = s;
-    iot_spawn(wait_once, IOT_HIGH, &w);
+    s = open_on_pipe(fds);
+    spawn_waiter(&w, s);
     cr_assert_eq(IOMGR_Finalize(), LWP_SUCCESS);
     LWP_DispatchProcess();
     cr_assert_eq(w.done, 1);
@@ -346,12 +338,10 @@ Test(iomgr_standing, an_fd_closed_under_the_wait_fails_it_with_ebadf)
 {
     IOMGR_Standing *s;
     int fds[2];
-    struct waiter w = {.deadline = IOMGR_NO_DEADLINE};
+    struct waiter w;
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
-    w.s = s;
-    iot_spawn(wait_once, IOT_HIGH, &w);
+    s = open_on_pipe(fds);
+    spawn_waiter(&w, s);
     double t0 = iot_now();
     close(fds[0]);
     IOT_WAIT_FOR(w.done);
@@ -367,8 +357,7 @@ Test(iomgr_standing, an_fd_closed_between_waits_fails_the_next_at_once)
     IOMGR_Standing *s;
     int fds[2];
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    s = open_on_pipe(fds);
     cr_assert_eq(IOMGR_StandingWait(s, now_us() + 1000), 0);
     sleep_ms(5); /* a pass with nobody waiting stops the watcher */
     close(fds[0]);
@@ -388,8 +377,7 @@ Test(iomgr_standing, a_ready_fd_nobody_waits_on_costs_no_cpu)
     IOMGR_Standing *s;
     int fds[2];
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    s = open_on_pipe(fds);
     write_byte(fds[1]);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_READ);
     double cpu0 = iot_cpu(), t0 = iot_now();
@@ -398,9 +386,7 @@ Test(iomgr_standing, a_ready_fd_nobody_waits_on_costs_no_cpu)
     cr_assert_geq(wall, 0.3);
     cr_assert_lt(cpu, 0.1, "%.3f s of CPU in %.3f s asleep", cpu, wall);
     cr_assert_eq(IOMGR_StandingWait(s, IOMGR_NO_DEADLINE), IOMGR_READ);
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
 
 Test(iomgr_standing, works_with_protected_stacks)
@@ -408,20 +394,17 @@ Test(iomgr_standing, works_with_protected_stacks)
     IOMGR_Standing *s;
     int fds[2];
 
-    iot_pipe(fds);
-    cr_assert_eq(IOMGR_StandingOpen(fds[0], IOMGR_READ, &s), 0);
+    s = open_on_pipe(fds);
     LWP_ProtectStacks();
     for (int i = 0; i < 10; i++) {
-        struct waiter w = {.s = s, .deadline = IOMGR_NO_DEADLINE};
+        struct waiter w;
         char c;
-        iot_spawn(wait_once, IOT_HIGH, &w);
+        spawn_waiter(&w, s);
         write_byte(fds[1]);
         IOT_WAIT_FOR(w.done);
         cr_assert_eq(w.rc, IOMGR_READ);
         cr_assert_eq(read(fds[0], &c, 1), 1);
     }
     LWP_UnProtectStacks();
-    cr_assert_eq(IOMGR_StandingClose(s), 0);
-    close(fds[0]);
-    close(fds[1]);
+    close_all(s, fds);
 }
