@@ -291,6 +291,40 @@ static inline void iomgr__unpark(struct iomgr *m)
     if (__builtin_expect(m->parked, 0))
         iomgr__unpark_slow(m);
 }
+
+/* The steps every wait shares (IOMGR_Select, IOMGR_WaitIO, standing
+ * waits), inline on their hot path. */
+
+/* A wait on fds starts: the sweep, which fails those closed under it,
+ * runs while any lasts (iomgr__req_stop counts it off). */
+static inline void iomgr__fd_wait_starts(struct iomgr *m)
+{
+    m->nfdwait++;
+    if (!iomgr__tmr_active(&m->sweep))
+        (void)iomgr__tmr_start(m, &m->sweep, IOMGR_SWEEP_SECONDS);
+}
+
+/* r, set up, becomes cur's wait: IOMGR_Cancel, LWP_QSignal, destroying
+ * cur and IOMGR_Finalize find it through cur->io_req. */
+static inline void iomgr__link_req(struct iomgr *m, struct iomgr_req *r,
+                                   struct lwp_pcb *cur)
+{
+    r->linked = 1;
+    cur->io_req = r;
+    m->nwaiting++;
+    iomgr__unpark(m);
+}
+
+/* The running LWP blocks in a QWait until its request ends or a
+ * Q-signal wakes it (iomgr__finish signals it as LWP_QSignal would). */
+static inline void iomgr__block_current(struct lwp_runtime *rt)
+{
+    struct lwp_pcb *cur = rt->current;
+
+    cur->qpending--; /* 0 -> -1: blocked in a QWait */
+    cur->qwaiting = 1;
+    lwp__block(rt);
+}
 /* Start LWPs for pending soft signals (outside ev_run: creation yields). */
 void iomgr__run_softsigs(struct iomgr *m);
 

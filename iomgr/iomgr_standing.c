@@ -272,16 +272,9 @@ static int block_in(struct iomgr *m, struct iomgr_standing *s,
         return err;
     r->standing = s; /* if on m->standing_look, the pass leaves it armed */
     s->req = r;
-    r->linked = 1;
-    cur->io_req = r;
-    m->nwaiting++;
-    m->nfdwait++;
-    if (!iomgr__tmr_active(&m->sweep))
-        (void)iomgr__tmr_start(m, &m->sweep, IOMGR_SWEEP_SECONDS);
-    iomgr__unpark(m);
-    cur->qpending--; /* 0 -> -1: blocked in a QWait */
-    cur->qwaiting = 1;
-    lwp__block(rt);
+    iomgr__fd_wait_starts(m);
+    iomgr__link_req(m, r, cur);
+    iomgr__block_current(rt);
     iomgr__req_stop(m, r); /* the LWP may have been woken by a QSignal */
     return 0;
 }
@@ -319,8 +312,12 @@ int IOMGR_StandingWait(IOMGR_Standing *s, unsigned long long deadline_us)
         errno = EINVAL;
         return -1;
     }
-    if (s->m != m || s->failed) {
-        errno = s->m != m ? ECANCELED : s->failed;
+    if (s->m != m) { /* ended by IOMGR_Finalize */
+        errno = ECANCELED;
+        return -1;
+    }
+    if (s->failed) {
+        errno = s->failed;
         return -1;
     }
     if (s->req) {

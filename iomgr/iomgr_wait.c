@@ -214,11 +214,8 @@ static int start_watchers(struct iomgr *m, struct iomgr_req *r, int owner)
         r->nio++;
     }
     /* e-set fds too: the sweep finds them closed (epoll drops them). */
-    if (!r->nio && !r->nexcept)
-        return 0;
-    m->nfdwait++;
-    if (!iomgr__tmr_active(&m->sweep))
-        (void)iomgr__tmr_start(m, &m->sweep, IOMGR_SWEEP_SECONDS);
+    if (r->nio || r->nexcept)
+        iomgr__fd_wait_starts(m);
     return 0;
 }
 
@@ -259,19 +256,14 @@ static void wait_req(struct iomgr *m, struct iomgr_req *r,
         r->linked = 0;
         return;
     }
-    r->linked = 1;
-    cur->io_req = r;
-    m->nwaiting++;
-    iomgr__unpark(m);
+    iomgr__link_req(m, r, cur);
     if (start_timers(m, r, timeout) != 0) {
         iomgr__req_stop(m, r);
         r->state = IOMGR_FAILED;
         r->err = ENOMEM;
         return;
     }
-    cur->qpending--; /* 0 -> -1: blocked in a QWait */
-    cur->qwaiting = 1;
-    lwp__block(rt);
+    iomgr__block_current(rt);
     fetch_frames_above();
     iomgr__req_stop(m, r); /* the LWP may have been woken by a QSignal */
 }
