@@ -5,7 +5,7 @@
  * same load in the same run.
  *
  *     taskset -c 1 bench_echo [--quick] [--runs N] [--no-pin] [--conns N]
- *                             [--servers NAME,NAME...]
+ *                             [--servers NAME,NAME...] [--window SECONDS]
  *
  * Each measurement forks a server (ours through IOMGR_WaitIO, ours through
  * IOMGR_Select, both again with LWP_CREATE_SHARED_STACK connections
@@ -21,18 +21,26 @@
  * and the server's CPU per round trip (medians over the runs), then ours /
  * peer ratios (the median of each run's ratio). CPU per
  * round trip is the steadier figure: throughput and latency also depend
- * on how the kernel schedules the two processes.
+ * on how the kernel schedules the two processes. For the Coda shape
+ * against ST it also prints the ratio of the CPU pooled over all runs
+ * (_pooled), the better estimate over many runs.
  *
  * Client and server are pinned to one CPU (the last one we may use; hence
  * taskset above to choose it) and run as SCHED_BATCH (no wake-up
  * preemption; see bench_echo_proc.c) because on a small machine that gives
  * the steadiest figures; --no-pin lets the kernel place them. --runs sets how
  * many runs each figure is the median of (default 5); runs take turns
- * over the servers (as bench_group does), so all of them share whatever
- * else the machine was doing. --quick: 3 runs of short windows (one run
- * at 10,000 connections), for a smoke run. --conns N measures N
- * connections only; --servers coda,st (say) runs only the servers named. A connection count needing more fds than the hard
- * RLIMIT_NOFILE allows prints "skipped", as does ST when it is not found.
+ * over the servers (as bench_group does), every other run in reverse
+ * order, so all of them share whatever else the machine was doing.
+ * --quick: 3 runs of short windows (one run at 10,000 connections), for
+ * a smoke run. --window sets the timed window in seconds (default 0.8).
+ * --conns N measures N connections only; --servers coda,st (say) runs
+ * only the servers named. Naming "coda-twin" as well measures the Coda
+ * shape a second time in a peer's place: coda against coda-twin is how
+ * far apart this machine measures two identical servers, the resolution
+ * of every ratio of the run. A connection count needing more fds than
+ * the hard RLIMIT_NOFILE allows prints "skipped", as does ST when it is
+ * not found.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -58,16 +66,17 @@
 #define SETUP_SLACK_MS 60000 /* set-up of 10,000 connections, generous */
 #define QUICK_BIG 10000      /* --quick runs this many connections once */
 #define SLOW_RTPS 40000.0    /* round trips/s that every server beats */
+#define MAX_WINDOW_S 600.0   /* --window */
 
 static int conn_counts[] = {1, 100, 1000, 10000};
 static int n_counts = (int)(sizeof(conn_counts) / sizeof(conn_counts[0]));
 
 static const char *const kind_names[ECHO_KINDS] = {
     "waitio", "select", "waitio-sh", "select-sh", "coda",
-    "libev",  "libevstk", "libevrf", "st"};
+    "libev",  "libevstk", "libevrf", "st", "coda-twin"};
 
 static int opt_runs = 5;
-static int kind_on[ECHO_KINDS] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+static int kind_on[ECHO_KINDS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
 static int opt_quick;
 static int opt_pin = 1;
 static int pin_cpu = -1;
@@ -96,6 +105,9 @@ static int server_main(void *arg)
     case ECHO_SELECT_SHARED:
     case ECHO_CODA:
         echo_serve_lwp(sa->lfd, (enum echo_kind)sa->kind);
+        break;
+    case ECHO_CODA_TWIN:
+        echo_serve_lwp(sa->lfd, ECHO_CODA);
         break;
     case ECHO_LIBEV:
     case ECHO_LIBEV_STACK:
@@ -255,6 +267,38 @@ static double median_ratio(const struct echo_result *ours,
     return n ? bench_median(v, n) : BENCH_SKIPPED;
 }
 
+/* ours / peer of the server CPU pooled over the runs where both
+ * succeeded: each one's CPU summed over those runs, over its round trips
+ * summed. Every round trip weighs the same, so over many runs this is
+ * the steadier estimate (the median of ratios throws most runs away). */
+static double pooled_cpu_ratio(const struct echo_result *ours,
+                               const struct echo_result *peer, int runs)
+{
+    double cpu[2] = {0, 0}, rts[2] = {0, 0};
+
+    for (int r = 0; r < runs; r++) {
+        if (!ours[r].ok || !peer[r].ok)
+            continue;
+        cpu[0] += ours[r].srv_cpu_us * (double)ours[r].round_trips;
+        rts[0] += (double)ours[r].round_trips;
+        cpu[1] += peer[r].srv_cpu_us * (double)peer[r].round_trips;
+        rts[1] += (double)peer[r].round_trips;
+    }
+    if (rts[0] <= 0 || rts[1] <= 0 || cpu[1] <= 0)
+        return BENCH_SKIPPED;
+    return (cpu[0] / rts[0]) / (cpu[1] / rts[1]);
+}
+
+static void print_pooled(int conns, int ours, int peer, const echo_runs *res,
+                         int runs)
+{
+    char name[96];
+
+    snprintf(name, sizeof(name), "echo_%d_%s_cpu_vs_%s_pooled", conns,
+             kind_names[ours], kind_names[peer]);
+    bench_ratio(name, pooled_cpu_ratio(res[ours], res[peer], runs), 1.0);
+}
+
 static void print_ratio(int conns, int ours, const char *what, int peer,
                         size_t offset, const echo_runs *res, int runs)
 {
@@ -298,6 +342,11 @@ static void report(int conns, const echo_runs *res, int runs)
     print_ratio(conns, ECHO_CODA, "cpu", ECHO_LIBEV_READ_FIRST, cpu, res,
                 runs);
     print_ratio(conns, ECHO_LIBEV_READ_FIRST, "cpu", ECHO_ST, cpu, res, runs);
+    print_pooled(conns, ECHO_CODA, ECHO_ST, res, runs);
+    /* Two identical servers: how far apart the bench measures the same
+     * program (the resolution of the ratios above). */
+    print_pooled(conns, ECHO_CODA, ECHO_CODA_TWIN, res, runs);
+    print_ratio(conns, ECHO_CODA, "cpu", ECHO_CODA_TWIN, cpu, res, runs);
 }
 
 static int kind_available(int kind, int conns)
@@ -307,8 +356,11 @@ static int kind_available(int kind, int conns)
     return kind != ECHO_ST || echo_have_st();
 }
 
-/* Runs take turns over the servers, as in bench_group. --quick makes
- * one run only of 10,000 connections, whose set-up alone takes a second. */
+/* Runs take turns over the servers, as in bench_group, every other run
+ * in the reverse order: a server is measured as often first as last, so
+ * neither an effect of the order nor a drift of the machine over a run
+ * favours one. --quick makes one run only of 10,000 connections, whose
+ * set-up alone takes a second. */
 static void one_count(int conns)
 {
     static echo_runs res[ECHO_KINDS];
@@ -316,9 +368,12 @@ static void one_count(int conns)
 
     memset(res, 0, sizeof(res));
     for (int r = 0; r < runs; r++)
-        for (int k = 0; k < ECHO_KINDS; k++)
+        for (int i = 0; i < ECHO_KINDS; i++) {
+            int k = r % 2 ? ECHO_KINDS - 1 - i : i;
+
             if (kind_available(k, conns))
                 res[k][r] = measure(k, conns);
+        }
     report(conns, res, runs);
 }
 
@@ -328,7 +383,7 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--quick] [--runs N] [--no-pin] [--conns N] "
-            "[--servers NAME,NAME...]\n",
+            "[--servers NAME,NAME...] [--window SECONDS]\n",
             argv0);
     exit(2);
 }
@@ -361,6 +416,7 @@ static void one_conn_count(int conns, const char *argv0)
 static void parse(int argc, char **argv)
 {
     int runs = 0;
+    double window = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
@@ -373,6 +429,8 @@ static void parse(int argc, char **argv)
             one_conn_count(atoi(argv[++i]), argv[0]);
         else if (strcmp(argv[i], "--servers") == 0 && i + 1 < argc)
             choose_servers(argv[++i], argv[0]);
+        else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
+            window = atof(argv[++i]);
         else
             usage(argv[0]);
     }
@@ -385,6 +443,10 @@ static void parse(int argc, char **argv)
     }
     if (runs)
         opt_runs = runs;
+    if (window < 0 || window > MAX_WINDOW_S)
+        usage(argv[0]);
+    if (window > 0)
+        run_s = window;
     if (opt_runs < 1 || opt_runs > MAX_RUNS)
         usage(argv[0]);
 }

@@ -23,6 +23,10 @@ enum echo_kind {
     ECHO_LIBEV_STACK,
     ECHO_LIBEV_READ_FIRST, /* libev making the Coda shape's system calls */
     ECHO_ST,
+    /* The Coda shape again, in a peer's place: ours against ours, which
+     * shows how far apart two identical servers measure (only when named
+     * in --servers). */
+    ECHO_CODA_TWIN,
     ECHO_KINDS
 };
 
