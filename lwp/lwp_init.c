@@ -27,6 +27,7 @@ __attribute__((weak)) int lwp_nextindex;
 
 LWP_THREAD_LOCAL struct lwp_runtime *lwp__rt;
 LWP_THREAD_LOCAL int lwp__in_switch;
+LWP_THREAD_LOCAL volatile int lwp__no_cut;
 _Atomic(struct lwp_runtime *) lwp__rt_any;
 static struct lwp_runtime runtime;
 

@@ -286,6 +286,18 @@ struct lwp_runtime {
  * them; lwp__no_rt() tells the cases apart. */
 extern LWP_THREAD_LOCAL int lwp__in_switch;
 
+/* Non-zero while the runtime runs code outside the library that
+ * preemption must not cut, because the scheduler is between two LWPs or
+ * mid-way through its own work: a switch that calls out
+ * (AddressSanitizer's fiber annotations, the ucontext fallback's
+ * swapcontext), the shared stacks' copier (realloc, memcpy), the work
+ * after a switch (munmap, free) and stack protection's mprotect. Ticks
+ * land in such code as the executable's only where the executable holds
+ * it (a static program, clang's sanitizer runtimes); the preemption
+ * handler skips them while this is set. Per thread, like the runtime;
+ * whoever runs next after a switch clears it (lwp__after_switch). */
+extern LWP_THREAD_LOCAL volatile int lwp__no_cut;
+
 /* The runtime as the calling OS thread sees it: set only on the thread
  * that called LWP_Init, so every "not initialised" check also refuses
  * calls from other threads, at no cost to the calls themselves. */

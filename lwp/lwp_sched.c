@@ -168,11 +168,13 @@ void lwp__after_switch_hook(void)
 {
     struct lwp_runtime *rt = lwp__rt;
     struct lwp_pcb *z;
+    int no_cut = lwp__no_cut;
 
     if (!rt) {
         lwp__switch_hook = 0;
         return;
     }
+    lwp__no_cut = 1; /* munmap, free, mprotect */
     z = rt->zombie;
     if (z) {
         rt->zombie = NULL;
@@ -187,6 +189,7 @@ void lwp__after_switch_hook(void)
     if (rt->protect && rt->last_from && rt->last_from->state != LWP_ST_FREE)
         lwp__protect(rt, rt->last_from, 1);
     lwp__switch_hook = rt->protect;
+    lwp__no_cut = no_cut;
 }
 
 /* lwp__schedule's rare cases, in full. */

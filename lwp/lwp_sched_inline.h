@@ -39,6 +39,10 @@ lwp__slow_dispatch_wanted(void)
  * until the sanitizer knows the switch is over), C runs it. */
 #if defined(LWP_SWITCH_UCONTEXT) || defined(LWP_ASAN)
 #define LWP_AFTER_SWITCH_IN_C 1
+/* Those switches also call code outside the library, where a tick must
+ * not cut (lwp__no_cut): set from the start of the switch until the LWP
+ * switched to runs its own code again. */
+#define LWP_SWITCH_CALLS_OUT 1
 #endif
 
 /* Runs in the LWP that just got the CPU, right after the switch: frees a
@@ -47,6 +51,9 @@ static inline __attribute__((always_inline)) void lwp__after_switch(void)
 {
     if (lwp_unlikely(lwp__switch_hook))
         lwp__after_switch_hook();
+#ifdef LWP_SWITCH_CALLS_OUT
+    lwp__no_cut = 0;
+#endif
 }
 
 /* The first code of a new context (lwp__start, the shared stacks'
@@ -106,6 +113,9 @@ lwp__switch_to(struct lwp_runtime *rt, struct lwp_pcb *from,
 {
 #ifdef LWP_SWITCH_UCONTEXT
     from->topstack = __builtin_frame_address(0); /* asm: it is ctx.sp */
+#endif
+#ifdef LWP_SWITCH_CALLS_OUT
+    lwp__no_cut = 1;
 #endif
     if (may_protect && lwp_unlikely(rt->protect)) {
         lwp__protect(rt, to, 0);

@@ -170,9 +170,14 @@ static void __attribute__((noreturn)) copier_main(void *arg)
     for (;;) {
         struct lwp_runtime *rt = lwp__rt;
         struct lwp_pcb *p = sh->next;
-        char *lo = evict(rt, sh);
+        char *lo;
 
+        lwp__no_cut = 1; /* realloc, memcpy, the tools' calls */
+        lo = evict(rt, sh);
         load(rt, sh, p, lo);
+#ifndef LWP_SWITCH_CALLS_OUT
+        lwp__no_cut = 0; /* the switch below is the library's own code */
+#endif
         (void)lwp__swap(&sh->copier, &p->ctx, sh->run_lo,
                         LWP_SHARED_STACK_MAX, 0, 0);
     }

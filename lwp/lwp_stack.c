@@ -496,10 +496,14 @@ void lwp__protect_range(char *lo, size_t size, int on)
 
 void lwp__protect(struct lwp_runtime *rt, struct lwp_pcb *p, int on)
 {
+    int no_cut = lwp__no_cut;
+
     (void)rt;
+    lwp__no_cut = 1; /* called mid-switch */
     /* The shared stack is in use by one of them at any time. */
     if (p->stack_lo && !(p->xflags & LWP_XF_SHARED))
         lwp__protect_range(p->stack_lo, p->stack_size, on);
+    lwp__no_cut = no_cut;
 }
 
 /* A wait in the module above (IOMGR) that began before stacks were

@@ -11,7 +11,12 @@
  * and switches only if it lies in the main executable's code and outside
  * lwp_text. Library code that calls out (malloc, libev) is then covered
  * too, because the program counter is in libc or libev, not in the
- * executable. Nothing is added to any hot path.
+ * executable. Nothing is added to any hot path. Where such code is part
+ * of the executable (a static program; clang's sanitizer runtimes, whose
+ * fiber annotations every switch of that build calls), the runtime sets
+ * lwp__no_cut for the spans that must not be cut: a switch from its
+ * start until the LWP switched to runs again, the shared stacks' copier,
+ * the work after a switch, stack protection (see lwp_internal.h).
  *
  * Switching from inside a signal handler is sound here: the interrupted
  * code is the program's own, the handler runs on the interrupted LWP's
@@ -125,8 +130,8 @@ static int may_cut(const struct lwp_runtime *rt, const void *uc)
 {
     uintptr_t pc = interrupted_pc(uc);
 
-    return !PRE_Block && rt->current && rt->current->pre_level == 0 &&
-           in_exe(pc) && !in_library(pc);
+    return !PRE_Block && !lwp__no_cut && rt->current &&
+           rt->current->pre_level == 0 && in_exe(pc) && !in_library(pc);
 }
 
 /* The handler's return restores the signal mask saved in the frame when
@@ -162,9 +167,15 @@ static void dispatch_in_frame(void *uc)
     mask_to_frame(uc);
 }
 
+/* The LWP cut here stays in a critical section until the handler
+ * returns: a tick nested in what the handler calls outside the library
+ * (IOMGR's poll, pthread_sigmask: executable code in a static program)
+ * would cut it mid-way, and every resume inside the handler could nest
+ * one more signal frame on its stack. */
 static void on_tick(int signo, siginfo_t *si, void *uc)
 {
     struct lwp_runtime *rt = lwp__rt;
+    struct lwp_pcb *me;
     int saved_errno = errno;
 
     (void)signo;
@@ -176,9 +187,12 @@ static void on_tick(int signo, siginfo_t *si, void *uc)
         return;
     }
     pre.taken++;
+    me = rt->current;
+    me->pre_level++;
     if (rt->on_preempt)
         rt->on_preempt();
     dispatch_in_frame(uc);
+    me->pre_level--;
     errno = saved_errno;
 }
 

@@ -448,3 +448,30 @@ Test(preempt, static_link_is_warned_once, .timeout = 20)
     cr_skip_test("no static probe in a sanitizer build");
 #endif
 }
+
+#ifdef PREEMPT_FLOOD_STATIC
+static void run_static_flood(void)
+{
+    execl(PREEMPT_FLOOD_STATIC, PREEMPT_FLOOD_STATIC, (char *)NULL);
+    _exit(127);
+}
+#endif
+
+/* support/preempt_flood.c where libc is executable code: ticks land in
+ * the copier's memcpy and realloc and in free and munmap after switches,
+ * which must not cut (the sanitizer build runs the same flood with its
+ * runtime in the executable: test_preempt_flood.c). */
+Test(preempt, static_program_survives_a_tick_flood, .timeout = 60)
+{
+#ifdef PREEMPT_FLOOD_STATIC
+    static char out[16384];
+
+    if (lwpt_under_valgrind())
+        cr_skip_test("memcheck cannot follow a statically linked probe");
+    child_stderr(run_static_flood, out, sizeof(out));
+    cr_assert_eq(count_of(out, "***LWP warning: PRE_InitPreempt"), 1, "%s",
+                 out);
+#else
+    cr_skip_test("no static program in a sanitizer build");
+#endif
+}

@@ -54,7 +54,15 @@
  * executable code. PRE_InitPreempt detects both (no program interpreter
  * in the executable; a sanitizer runtime's entry points resolving inside
  * it) and then prints one warning per process on stderr, starting with
- * "***LWP warning: PRE_InitPreempt:"; it still starts preemption.
+ * "***LWP warning: PRE_InitPreempt:"; it still starts preemption. The
+ * scheduler's own use of such code is never cut, there too: the context
+ * switch (with a sanitizer's fiber annotations, or swapcontext), the
+ * copying of shared stacks (memcpy, realloc), the freeing of a dead
+ * LWP's stack after a switch, stack protection's mprotect, and the
+ * handler's own calls. Other calls into this library that allocate or
+ * reach libev (LWP_CreateProcess, IOMGR_Select, the RPC layer) take
+ * libc's locks there as the program's own calls do: in such a program,
+ * call them inside a critical section too.
  *
  * Preemption leaves the interrupted LWP's registers, errno and
  * floating-point registers as they were when it resumes (the kernel saves

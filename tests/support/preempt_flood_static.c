@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Linked with -static (test_preempt runs it): the tick flood of
+ * support/preempt_flood.c where libc is part of the executable, so ticks
+ * also land in the memcpy and realloc of the shared stacks' copier and in
+ * the free and munmap after a switch. Exit status 0 when it passed;
+ * otherwise what went wrong, on stderr.
+ */
+#include <stdio.h>
+
+#include "preempt_flood.h"
+
+int main(void)
+{
+    const char *why = lwpt_flood();
+
+    if (why)
+        fprintf(stderr, "preempt_flood_static: %s\n", why);
+    return why != NULL;
+}
