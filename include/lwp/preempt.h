@@ -59,10 +59,13 @@
  * switch (with a sanitizer's fiber annotations, or swapcontext), the
  * copying of shared stacks (memcpy, realloc), the freeing of a dead
  * LWP's stack after a switch, stack protection's mprotect, and the
- * handler's own calls. Other calls into this library that allocate or
- * reach libev (LWP_CreateProcess, IOMGR_Select, the RPC layer) take
- * libc's locks there as the program's own calls do: in such a program,
- * call them inside a critical section too.
+ * handler's own calls. The rest of this library's calls into libc or
+ * libev (allocations, system calls, libev's watchers, logging) are cut
+ * there as the program's own are, which leaves libc's locks or the
+ * library's own state mid-way: in such a program, a preemptible LWP
+ * makes its calls into this library (LWP_CreateProcess, IOMGR_*, Lock,
+ * Timer, the RPC layer, ...) inside a critical section as well. An LWP
+ * may block inside one: the section is its own, and other LWPs run.
  *
  * Preemption leaves the interrupted LWP's registers, errno and
  * floating-point registers as they were when it resumes (the kernel saves
