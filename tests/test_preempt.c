@@ -16,6 +16,7 @@
 int lwpt_under_valgrind(void); /* support/valgrind_probe.c */
 
 #include "iomgr_test.h"
+#include "support/preempt_flood.h"
 
 #define PRIO_HI 4
 #define PRIO_WORK 3
@@ -468,6 +469,8 @@ Test(preempt, static_program_survives_a_tick_flood, .timeout = 60)
 
     if (lwpt_under_valgrind())
         cr_skip_test("memcheck cannot follow a statically linked probe");
+    if (!lwpt_flood_possible())
+        cr_skip_test("the tick flood needs two CPUs");
     child_stderr(run_static_flood, out, sizeof(out));
     cr_assert_eq(count_of(out, "***LWP warning: PRE_InitPreempt"), 1, "%s",
                  out);

@@ -11,4 +11,8 @@
  * skipped; otherwise what went wrong. */
 const char *lwpt_flood(void);
 
+/* Non-zero when this process may use two CPUs, which lwpt_flood needs:
+ * the LWP thread runs on one, the flood on the other. */
+int lwpt_flood_possible(void);
+
 #endif
