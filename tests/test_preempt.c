@@ -424,11 +424,20 @@ Test(preempt, unsafe_configuration_is_warned_once, .timeout = 20)
     }
 }
 
-#ifdef PREEMPT_STATIC_PROBE
-static void run_static_probe(void)
+#if defined(PREEMPT_STATIC_PROBE) || defined(PREEMPT_FLOOD_STATIC)
+/* What a program built beside this test wrote on stderr; it must exit 0. */
+static const char *program_path;
+
+static void exec_program(void)
 {
-    execl(PREEMPT_STATIC_PROBE, PREEMPT_STATIC_PROBE, (char *)NULL);
+    execl(program_path, program_path, (char *)NULL);
     _exit(127);
+}
+
+static void program_stderr(const char *path, char *buf, size_t cap)
+{
+    program_path = path;
+    child_stderr(exec_program, buf, cap);
 }
 #endif
 
@@ -441,7 +450,7 @@ Test(preempt, static_link_is_warned_once, .timeout = 20)
      * there) and fails the probe with its error exit code. */
     if (lwpt_under_valgrind())
         cr_skip_test("memcheck cannot follow a statically linked probe");
-    child_stderr(run_static_probe, out, sizeof(out));
+    program_stderr(PREEMPT_STATIC_PROBE, out, sizeof(out));
     cr_assert_eq(count_of(out, "***LWP warning: PRE_InitPreempt"), 1, "%s",
                  out);
     cr_assert(strstr(out, "statically linked"), "%s", out);
@@ -449,14 +458,6 @@ Test(preempt, static_link_is_warned_once, .timeout = 20)
     cr_skip_test("no static probe in a sanitizer build");
 #endif
 }
-
-#ifdef PREEMPT_FLOOD_STATIC
-static void run_static_flood(void)
-{
-    execl(PREEMPT_FLOOD_STATIC, PREEMPT_FLOOD_STATIC, (char *)NULL);
-    _exit(127);
-}
-#endif
 
 /* support/preempt_flood.c where libc is executable code: ticks land in
  * the copier's memcpy and realloc and in free and munmap after switches,
@@ -471,7 +472,7 @@ Test(preempt, static_program_survives_a_tick_flood, .timeout = 60)
         cr_skip_test("memcheck cannot follow a statically linked probe");
     if (!lwpt_flood_possible())
         cr_skip_test("the tick flood needs two CPUs");
-    child_stderr(run_static_flood, out, sizeof(out));
+    program_stderr(PREEMPT_FLOOD_STATIC, out, sizeof(out));
     cr_assert_eq(count_of(out, "***LWP warning: PRE_InitPreempt"), 1, "%s",
                  out);
 #else
